@@ -1,0 +1,51 @@
+# churnguard — every target is a thin wrapper; CI runs the same ones (.ci/run -> make test).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+CG := $(VENV)/bin/churnguard
+PORT ?= 3000
+
+.PHONY: help install demo test test-fast lint bench serve mlflow-ui clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(if $(findstring .tools,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --python python3
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv from uv.lock (needs only python3 and make)
+
+demo: install ## Run the main job end to end on embedded defaults (state in CHURNGUARD_HOME)
+	$(CG) demo
+
+test: install ## Lint, then run every test (slow and service tests included)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+test-fast: install ## Run the tests that are not marked slow
+	$(VENV)/bin/pytest -m "not slow"
+
+lint: install ## ruff over the code
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+bench: install ## Speed and memory benchmarks (ratios against baselines in the same run)
+	$(PY) -m bench
+
+serve: install ## Start the scoring service on PORT (default 3000)
+	$(CG) serve --port $(PORT)
+
+mlflow-ui: install ## Open the MLflow UI on the local store
+	$(VENV)/bin/mlflow ui --backend-store-uri "$$($(PY) -c 'from churnguard.settings import get_settings; print(get_settings().tracking_uri)')" --port 5000
+
+clean: ## Remove local state (CHURNGUARD_HOME default) and caches, not .venv
+	rm -rf .churnguard .pytest_cache .ruff_cache .hypothesis

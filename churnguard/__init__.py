@@ -1,0 +1,1 @@
+"""churnguard: cross-cutting pieces shared by every stage (settings, names, CLI, the synthetic shop)."""

@@ -1,0 +1,3 @@
+from churnguard.cli import app
+
+app(prog_name="churnguard")

@@ -1,0 +1,105 @@
+"""Typed settings: every knob has an environment variable `CHURNGUARD_<NAME>` and a default.
+
+Nothing here touches the disk at import; `Settings.ensure_home()` creates folders when a job needs them.
+"""
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All of churnguard's configuration, read from the environment (and an optional `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHURNGUARD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    home: Path = Field(
+        Path(".churnguard"),
+        description="Folder holding all local state: warehouse, reports, MLflow store, queues, exports.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "CHURNGUARD_MLFLOW_TRACKING_URI"),
+        description="MLflow tracking server; default is a SQLite store in CHURNGUARD_HOME.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the outreach queue database; default is SQLite in CHURNGUARD_HOME.",
+    )
+    model_uri: str | None = Field(
+        None, description="Model the service and batch scoring use; default models:/churnguard@champion."
+    )
+    experiment: str = Field("churnguard", description="MLflow experiment for training runs.")
+    horizon_days: int = Field(90, ge=7, le=730, description="Churn = no order within this many days.")
+    lookback_days: int = Field(
+        365, ge=30, description="A customer is active at T with an order in this many days before T."
+    )
+    log_level: str = Field("INFO", description="Log level of the CLI and the service.")
+
+    @cached_property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home_dir / "warehouse.duckdb"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home_dir / "reports"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home_dir / "quarantine"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.home_dir / "snapshots"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home_dir / "exports"
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.home_dir / "api_keys.json"
+
+    @property
+    def mlflow_artifacts_dir(self) -> Path:
+        return self.home_dir / "mlflow-artifacts"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home_dir / 'mlflow.db'}"
+
+    @property
+    def queue_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home_dir / 'outreach.db'}"
+
+    @property
+    def resolved_model_uri(self) -> str:
+        from churnguard.names import CHAMPION_URI
+
+        return self.model_uri or CHAMPION_URI
+
+    def ensure_home(self) -> Path:
+        """Create the local state folders; called by jobs, never at import."""
+        for folder in (
+            self.home_dir,
+            self.reports_dir,
+            self.quarantine_dir,
+            self.snapshots_dir,
+            self.exports_dir,
+            self.mlflow_artifacts_dir,
+        ):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self.home_dir
+
+
+def get_settings() -> Settings:
+    """Settings as the environment says now (tests change the environment between calls)."""
+    return Settings()

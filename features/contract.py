@@ -1,0 +1,182 @@
+"""The input contract (v1): which tables a shop hands over, their columns, types and allowed values.
+
+The one definition used by the generator (writes it), ingest (validates and loads it) and the
+warehouse DDL (stores it). Version it with `churnguard.names.CONTRACT_VERSION`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from churnguard.names import CONTRACT_VERSION, CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
+
+ColumnKind = Literal["string", "timestamp", "number", "integer", "boolean", "category"]
+
+DUCKDB_TYPES: dict[ColumnKind, str] = {
+    "string": "VARCHAR",
+    "category": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "number": "DOUBLE",
+    "integer": "INTEGER",
+    "boolean": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table as the shop provides it."""
+
+    name: str
+    kind: ColumnKind
+    description: str
+    required: bool = True  # the column must be present in the file
+    nullable: bool = False  # a present column may hold empty values
+    allowed: tuple[str, ...] = ()  # for categories
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """An input table: its columns, its id column and whether a shop must provide it."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: str
+    required: bool = False
+    derived_columns: tuple[Column, ...] = field(default=())  # added by churnguard at ingest
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for column in (*self.columns, *self.derived_columns):
+            if column.name == name:
+                return column
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    def warehouse_ddl(self) -> str:
+        """CREATE TABLE for the warehouse: contract columns, derived columns, then load lineage."""
+        columns = [f"{c.name} {c.duckdb_type}" for c in (*self.columns, *self.derived_columns)]
+        columns += ["_ingest_run_id VARCHAR", "_source_file VARCHAR", "_source_line BIGINT"]
+        body = ",\n    ".join(columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n    {body}\n)"
+
+
+ORDER_STATUSES = ("placed", "shipped", "delivered", "cancelled", "returned")
+DELIVERY_STATUSES = ("in_transit", "delivered", "failed", "returned")
+FEEDBACK_CHANNELS = ("review", "ticket", "survey", "chat", "social")
+CONTACT_CHANNELS = ("email", "phone", "sms")
+
+CONTRACT: dict[str, TableContract] = {
+    ORDERS: TableContract(
+        name=ORDERS,
+        description="Every order a customer placed. The only table a shop must provide.",
+        key="order_id",
+        required=True,
+        columns=(
+            Column("order_id", "string", "Unique id of the order."),
+            Column("customer_id", "string", "Who placed it."),
+            Column("ordered_at", "timestamp", "When it was placed (ISO 8601; UTC if no offset)."),
+            Column("amount", "number", "Order value in shop currency, >= 0.", minimum=0.0),
+            Column(
+                "status",
+                "category",
+                "Current state of the order.",
+                required=False,
+                nullable=True,
+                allowed=ORDER_STATUSES,
+            ),
+        ),
+    ),
+    DELIVERIES: TableContract(
+        name=DELIVERIES,
+        description="Delivery promise and outcome per order.",
+        key="order_id",
+        columns=(
+            Column("order_id", "string", "The order delivered; must exist in orders."),
+            Column("promised_at", "timestamp", "Delivery date promised to the customer."),
+            Column(
+                "delivered_at",
+                "timestamp",
+                "When it arrived; empty while not delivered.",
+                nullable=True,
+            ),
+            Column(
+                "status",
+                "category",
+                "Current delivery state.",
+                required=False,
+                nullable=True,
+                allowed=DELIVERY_STATUSES,
+            ),
+        ),
+    ),
+    FEEDBACK: TableContract(
+        name=FEEDBACK,
+        description="Ratings, reviews, tickets and other customer voice. A row needs a rating or a text.",
+        key="feedback_id",
+        columns=(
+            Column("feedback_id", "string", "Unique id of the feedback."),
+            Column("customer_id", "string", "Who gave it."),
+            Column("order_id", "string", "The order it is about, if any.", required=False, nullable=True),
+            Column("created_at", "timestamp", "When it was given."),
+            Column(
+                "channel",
+                "category",
+                "Where it came from.",
+                required=False,
+                nullable=True,
+                allowed=FEEDBACK_CHANNELS,
+            ),
+            Column(
+                "rating", "integer", "Stars, 1 to 5.", required=False, nullable=True, minimum=1, maximum=5
+            ),
+            Column("text", "string", "Free text (English).", required=False, nullable=True),
+        ),
+        derived_columns=(
+            Column(
+                "text_sentiment",
+                "number",
+                "Sentiment of the text, -1 (angry) to 1 (delighted), scored once at ingest.",
+                nullable=True,
+                minimum=-1.0,
+                maximum=1.0,
+            ),
+        ),
+    ),
+    CUSTOMERS: TableContract(
+        name=CUSTOMERS,
+        description="Who the customers are and how they may be contacted.",
+        key="customer_id",
+        columns=(
+            Column("customer_id", "string", "Unique id of the customer."),
+            Column("signup_at", "timestamp", "When they joined.", required=False, nullable=True),
+            Column("region", "string", "Delivery region.", required=False, nullable=True),
+            Column(
+                "preferred_channel",
+                "category",
+                "How they like to be contacted.",
+                required=False,
+                nullable=True,
+                allowed=CONTACT_CHANNELS,
+            ),
+            Column("consent_email", "boolean", "May be emailed.", required=False, nullable=True),
+            Column("consent_phone", "boolean", "May be called.", required=False, nullable=True),
+            Column("consent_sms", "boolean", "May be texted.", required=False, nullable=True),
+        ),
+    ),
+}
+
+__all__ = ["CONTRACT", "CONTRACT_VERSION", "Column", "TableContract"]

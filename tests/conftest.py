@@ -1,0 +1,42 @@
+"""Shared fixtures: every store lives in tmp_path; services are optional except in CI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("CHURNGUARD_REQUIRE_SERVICES") == "1"
+POSTGRES_URL = os.environ.get(
+    "CHURNGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture()
+def churnguard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point CHURNGUARD_HOME (and MLflow) at a fresh folder for one test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("CHURNGUARD_HOME", str(home))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("CHURNGUARD_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHURNGUARD_MODEL_URI", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A reachable PostgreSQL URL, or a skip that says why (a failure in CI, where it is mandatory)."""
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # any failure to reach the server means "not here"
+        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {error.__class__.__name__}: {error}"
+        if REQUIRE_SERVICES:
+            pytest.fail(message + " (CHURNGUARD_REQUIRE_SERVICES=1 makes it mandatory)")
+        pytest.skip(message)
+    return POSTGRES_URL
