@@ -1,0 +1,98 @@
+"""Publishing a feature snapshot for the online path: the daily job writes, the service reads.
+
+A snapshot is a Parquet file `features_<as_of>.parquet` (customer_id + feature columns) in
+`CHURNGUARD_HOME/snapshots/`, and `latest.json` points at the newest one. The pointer is replaced
+atomically (write then rename), so a reader never sees a half-written snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LATEST_POINTER = "latest.json"
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    """A snapshot as the service holds it: a float matrix and an index from customer id to row."""
+
+    as_of: date
+    feature_names: tuple[str, ...]
+    catalogue_version: str
+    customer_ids: np.ndarray
+    matrix: np.ndarray  # float64, one row per customer, columns in feature_names order
+    row_of: dict[str, int]
+    path: Path
+
+    def lookup(self, customer_id: str) -> np.ndarray | None:
+        row = self.row_of.get(customer_id)
+        return None if row is None else self.matrix[row]
+
+
+def publish_snapshot(
+    snapshot: pd.DataFrame,
+    snapshots_dir: Path,
+    as_of: date,
+    feature_names: tuple[str, ...],
+    catalogue_version: str,
+) -> Path:
+    """Write the snapshot and move the `latest.json` pointer to it; return the Parquet path."""
+    missing = [name for name in ("customer_id", *feature_names) if name not in snapshot.columns]
+    if missing:
+        raise ValueError(f"snapshot to publish lacks columns {missing}")
+    snapshots_dir.mkdir(parents=True, exist_ok=True)
+    path = snapshots_dir / f"features_{as_of.isoformat()}.parquet"
+    partial = path.with_suffix(".parquet.partial")
+    snapshot[["customer_id", *feature_names]].to_parquet(partial, index=False)
+    os.replace(partial, path)
+    pointer = {
+        "path": path.name,
+        "as_of": as_of.isoformat(),
+        "feature_names": list(feature_names),
+        "catalogue_version": catalogue_version,
+        "published_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "customers": len(snapshot),
+    }
+    pointer_partial = snapshots_dir / (LATEST_POINTER + ".partial")
+    pointer_partial.write_text(json.dumps(pointer, indent=2))
+    os.replace(pointer_partial, snapshots_dir / LATEST_POINTER)
+    return path
+
+
+def latest_pointer(snapshots_dir: Path) -> dict | None:
+    """The pointer's content, or None when nothing was published yet."""
+    pointer_path = snapshots_dir / LATEST_POINTER
+    if not pointer_path.exists():
+        return None
+    return json.loads(pointer_path.read_text())
+
+
+def load_published_snapshot(snapshots_dir: Path) -> PublishedSnapshot | None:
+    """Load the newest published snapshot into memory, or None when there is none yet."""
+    pointer = latest_pointer(snapshots_dir)
+    if pointer is None:
+        return None
+    path = snapshots_dir / pointer["path"]
+    feature_names = tuple(pointer["feature_names"])
+    frame = pd.read_parquet(path)
+    absent = [name for name in ("customer_id", *feature_names) if name not in frame.columns]
+    if absent:
+        raise ValueError(f"published snapshot {path} lacks columns {absent}")
+    customer_ids = frame["customer_id"].astype(str).to_numpy()
+    matrix = frame[list(feature_names)].to_numpy(dtype=np.float64, na_value=np.nan)
+    return PublishedSnapshot(
+        as_of=date.fromisoformat(pointer["as_of"]),
+        feature_names=feature_names,
+        catalogue_version=pointer["catalogue_version"],
+        customer_ids=customer_ids,
+        matrix=np.ascontiguousarray(matrix),
+        row_of={customer_id: row for row, customer_id in enumerate(customer_ids)},
+        path=path,
+    )
