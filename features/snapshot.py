@@ -1,0 +1,237 @@
+"""Point-in-time feature snapshots and training sets, computed in DuckDB over the warehouse.
+
+One SQL statement, assembled from `features.catalogue`, computes every feature of every active
+customer for one or more cutoffs; training sets add the churn label from the orders after the cutoff.
+Pandas appears only at the edge (the result frame).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from features.catalogue import (
+    FEATURE_NAMES,
+    FEATURES,
+    KNOWN_FEEDBACK_SQL,
+    KNOWN_ORDERS_SQL,
+    FeatureDefinition,
+)
+
+DEFAULT_LOOKBACK_DAYS = 365
+
+
+def as_cutoff(as_of: datetime | date | str) -> datetime:
+    """A cutoff as the warehouse stores time: a naive UTC datetime (a date means its midnight)."""
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of)
+    if isinstance(as_of, pd.Timestamp):
+        as_of = as_of.to_pydatetime()
+    if isinstance(as_of, datetime):
+        if as_of.tzinfo is not None:
+            as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+        return as_of
+    if isinstance(as_of, date):
+        return datetime(as_of.year, as_of.month, as_of.day)
+    raise TypeError(
+        f"as_of must be a date, a datetime or an ISO string, not {type(as_of).__name__}"
+    )
+
+
+def _timestamp_literal(moment: datetime) -> str:
+    return f"TIMESTAMP '{moment.isoformat(sep=' ')}'"
+
+
+def _stage(stage: str) -> list[FeatureDefinition]:
+    return [f for f in FEATURES if f.stage == stage]
+
+
+def _aggregates(stage: str) -> str:
+    return ",\n        ".join(f"{f.sql} AS {f.name}" for f in _stage(stage))
+
+
+def _filled(alias: str, stage: str, present: str) -> list[str]:
+    columns = []
+    for feature in _stage(stage):
+        value = f"{alias}.{feature.name}"
+        if feature.fill == "zero":
+            value = f"coalesce({value}, 0)"
+        columns.append(f"CASE WHEN {present} THEN {value} END AS {feature.name}")
+    return columns
+
+
+def features_sql(
+    cutoffs: Sequence[datetime], lookback_days: int, horizon_days: int | None = None
+) -> str:
+    """The statement computing every catalogue feature (and, with a horizon, the label) per cutoff."""
+    if not cutoffs:
+        raise ValueError("features_sql needs at least one cutoff")
+    if lookback_days < 1:
+        raise ValueError(f"lookback_days must be >= 1, got {lookback_days}")
+    cutoff_rows = ", ".join(f"({_timestamp_literal(c)})" for c in cutoffs)
+    filled = [
+        *(f"o.{f.name}" for f in _stage("orders")),
+        *_filled("d", "deliveries", "s.has_deliveries"),
+        *_filled("f", "feedback", "s.has_feedback"),
+    ]
+    outputs = [f"CAST({FEATURE_BY_NAME_SQL[name]} AS DOUBLE) AS {name}" for name in FEATURE_NAMES]
+    label_cte, label_join, label_column = "", "", ""
+    if horizon_days is not None:
+        label_cte = f""",
+labels AS (
+    SELECT o.customer_id, c.t, count(*) AS future_orders
+    FROM orders AS o
+    JOIN cutoffs AS c
+        ON o.ordered_at >= c.t AND o.ordered_at < c.t + INTERVAL {int(horizon_days)} DAY
+    GROUP BY o.customer_id, c.t
+)"""
+        label_join = "LEFT JOIN labels AS l USING (customer_id, t)"
+        label_column = "CAST(coalesce(l.future_orders, 0) = 0 AS INTEGER) AS churned,\n    "
+    filled_sql = ",\n        ".join(filled)
+    outputs_sql = ",\n    ".join(outputs)
+    return f"""
+WITH cutoffs(t) AS (VALUES {cutoff_rows}),
+known_orders AS ({KNOWN_ORDERS_SQL}),
+known_feedback AS ({KNOWN_FEEDBACK_SQL}),
+orders_agg AS (
+    SELECT customer_id, t,
+        {_aggregates("orders")}
+    FROM known_orders
+    GROUP BY customer_id, t
+    HAVING min(days_ago) <= {int(lookback_days)}
+),
+deliveries_agg AS (
+    SELECT customer_id, t,
+        {_aggregates("deliveries")}
+    FROM known_orders
+    WHERE has_delivery
+    GROUP BY customer_id, t
+),
+feedback_agg AS (
+    SELECT customer_id, t,
+        {_aggregates("feedback")}
+    FROM known_feedback
+    GROUP BY customer_id, t
+),
+sources AS (
+    SELECT c.t,
+        EXISTS (SELECT 1 FROM deliveries_agg AS x WHERE x.t = c.t) AS has_deliveries,
+        EXISTS (SELECT 1 FROM feedback_agg AS x WHERE x.t = c.t) AS has_feedback
+    FROM cutoffs AS c
+),
+filled AS (
+    SELECT o.customer_id, o.t,
+        {filled_sql}
+    FROM orders_agg AS o
+    JOIN sources AS s ON s.t = o.t
+    LEFT JOIN deliveries_agg AS d ON d.customer_id = o.customer_id AND d.t = o.t
+    LEFT JOIN feedback_agg AS f ON f.customer_id = o.customer_id AND f.t = o.t
+){label_cte}
+SELECT customer_id, t AS as_of,
+    {label_column}{outputs_sql}
+FROM filled
+{label_join}
+ORDER BY t, customer_id
+"""
+
+
+# The final SELECT: aggregated features pass through by name, derived ones apply their expression.
+FEATURE_BY_NAME_SQL: dict[str, str] = {
+    f.name: (f"({f.sql})" if f.stage == "derived" else f.name) for f in FEATURES
+}
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    cutoffs: Sequence[datetime],
+    lookback_days: int,
+    horizon_days: int | None,
+) -> pd.DataFrame:
+    frame = con.execute(features_sql(cutoffs, lookback_days, horizon_days)).df()
+    frame[list(FEATURE_NAMES)] = frame[list(FEATURE_NAMES)].astype("float64")
+    if "churned" in frame.columns:
+        frame["churned"] = frame["churned"].astype("int64")
+    return frame
+
+
+def build_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    as_of: datetime | date,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+) -> pd.DataFrame:
+    """Features of every customer active at `as_of` (an order in [as_of - lookback, as_of)), using only
+    what was known before `as_of`: columns customer_id, as_of, then FEATURE_NAMES (float64, NaN = missing).
+    """
+    return _run(con, [as_cutoff(as_of)], lookback_days, None)
+
+
+def last_order_day(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """Midnight of the day of the latest order in the warehouse (the data may end mid-day)."""
+    latest = con.execute("SELECT date_trunc('day', max(ordered_at)) FROM orders").fetchone()[0]
+    return None if latest is None else pd.Timestamp(latest).to_pydatetime()
+
+
+def check_label_window(
+    con: duckdb.DuckDBPyConnection, cutoffs: Iterable[datetime], horizon_days: int
+) -> None:
+    """Raise when a cutoff's label window [cutoff, cutoff + horizon) reaches past the data's last day."""
+    last_day = last_order_day(con)
+    if last_day is None:
+        raise ValueError("cannot label churn: the warehouse has no orders")
+    too_late = [c for c in cutoffs if c + timedelta(days=horizon_days) > last_day]
+    if too_late:
+        raise ValueError(
+            f"cannot label churn at cutoff {too_late[0]:%Y-%m-%d %H:%M}: its {horizon_days}-day window "
+            f"ends {too_late[0] + timedelta(days=horizon_days):%Y-%m-%d}, after the last order date "
+            f"{last_day:%Y-%m-%d}; the latest cutoff allowed is "
+            f"{last_day - timedelta(days=horizon_days):%Y-%m-%d}"
+        )
+
+
+def build_training_set(
+    con: duckdb.DuckDBPyConnection,
+    cutoffs: Iterable[datetime | date],
+    horizon_days: int = 90,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    cutoffs_per_query: int = 1,
+) -> pd.DataFrame:
+    """Snapshots at every cutoff with `churned` = 1 when the customer placed no order in
+    [cutoff, cutoff + horizon): columns customer_id, cutoff, churned, then FEATURE_NAMES."""
+    moments = sorted({as_cutoff(c) for c in cutoffs})
+    if not moments:
+        raise ValueError("build_training_set needs at least one cutoff")
+    check_label_window(con, moments, horizon_days)
+    frames = [
+        _run(con, moments[i : i + cutoffs_per_query], lookback_days, horizon_days)
+        for i in range(0, len(moments), cutoffs_per_query)
+    ]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame.rename(columns={"as_of": "cutoff"})
+
+
+def build_labels(
+    con: duckdb.DuckDBPyConnection,
+    as_of: datetime | date,
+    horizon_days: int = 90,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+) -> pd.DataFrame:
+    """customer_id, as_of and churned (0/1) for the customers active at `as_of`."""
+    moment = as_cutoff(as_of)
+    check_label_window(con, [moment], horizon_days)
+    frame = _run(con, [moment], lookback_days, horizon_days)
+    return frame[["customer_id", "as_of", "churned"]]
+
+
+__all__ = [
+    "FEATURE_NAMES",
+    "as_cutoff",
+    "build_labels",
+    "build_snapshot",
+    "build_training_set",
+    "check_label_window",
+    "features_sql",
+    "last_order_day",
+]
