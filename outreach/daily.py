@@ -1,0 +1,63 @@
+"""The daily build: one call turns a day's scored customers into team queues and a control group.
+
+Re-running a date that was already built writes nothing and returns the stored report with
+`already_built=True`: a day's queues are a record of what was decided that day (agents may already
+be working them, the control group must not change under the report), so a correction is a new
+day's build, never a rewrite of an old one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from outreach.playbooks import Playbooks, load_playbooks
+from outreach.records import QueueRunReport
+from outreach.rules import OutreachConfig, select_outreach
+from outreach.store import OutreachStore, utcnow
+
+
+def build_daily_queues(
+    store: OutreachStore,
+    scored: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    as_of: date,
+    config: OutreachConfig | None = None,
+    playbooks: Playbooks | None = None,
+    model_version: str | None = None,
+) -> QueueRunReport:
+    """Build the queues of `as_of`: expire stale unclaimed items, read who is cooling down, apply the
+    rules (`outreach.rules.select_outreach`) and store items, control members and the run report.
+
+    `scored`: customer_id, churn_probability, reasons (list of {code, sentence, contribution},
+    strongest first), orders_365d, avg_order_value, tenure_days. `customers`: the contract's
+    customers table (customer_id, preferred_channel, consent_email/phone/sms) or None.
+    """
+    config = config or OutreachConfig()
+    playbooks = playbooks or load_playbooks()
+    existing = store.run_report(as_of)
+    if existing is not None:
+        return existing.model_copy(update={"already_built": True})
+
+    started_at = utcnow()
+    expired = store.expire_unclaimed(before=as_of - timedelta(days=config.expire_after_days - 1))
+    cooling = store.cooling_down(as_of, config.cooldown_days)
+    selection = select_outreach(scored, customers, as_of, playbooks, config, cooling)
+    report = QueueRunReport(
+        queue_date=as_of,
+        period=selection.period,
+        scored=selection.scored,
+        queued=len(selection.items),
+        expired=expired,
+        queued_by_team=selection.queued_by_team,
+        playbook_version=playbooks.version,
+        model_version=model_version,
+        started_at=started_at,
+        finished_at=utcnow(),
+        **selection.excluded,
+    )
+    if not store.save_day(report, selection.items, selection.control):
+        stored = store.run_report(as_of)
+        return stored.model_copy(update={"already_built": True})
+    return report

@@ -1,0 +1,106 @@
+"""Typed records of the outreach queues: item states and their legal transitions, items, run reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OutreachError(ValueError):
+    """A request the queue store refuses: says which item or date, and what was expected."""
+
+
+class ItemState(StrEnum):
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    CONTACTED = "contacted"
+    RESOLVED = "resolved"
+    NO_ANSWER = "no_answer"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+# queued -> claimed -> contacted -> resolved | no_answer | declined | expired. An agent may hand a
+# claimed item back (claimed -> queued); unclaimed items expire (queued -> expired).
+TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
+    ItemState.QUEUED: frozenset({ItemState.CLAIMED, ItemState.EXPIRED}),
+    ItemState.CLAIMED: frozenset({ItemState.CONTACTED, ItemState.QUEUED}),
+    ItemState.CONTACTED: frozenset(
+        {ItemState.RESOLVED, ItemState.NO_ANSWER, ItemState.DECLINED, ItemState.EXPIRED}
+    ),
+    ItemState.RESOLVED: frozenset(),
+    ItemState.NO_ANSWER: frozenset(),
+    ItemState.DECLINED: frozenset(),
+    ItemState.EXPIRED: frozenset(),
+}
+OPEN_STATES = (ItemState.QUEUED, ItemState.CLAIMED)
+
+
+class IllegalTransition(OutreachError):
+    """An item asked to move to a state its current state does not lead to."""
+
+
+def check_transition(item_id: int, current: ItemState, target: ItemState) -> None:
+    """Refuse a move the state machine does not allow, saying which moves it does."""
+    allowed = TRANSITIONS[current]
+    if target not in allowed:
+        options = ", ".join(sorted(allowed)) or "nothing (it is final)"
+        raise IllegalTransition(
+            f"item {item_id} is {current.value}; it cannot become {target.value}. From {current.value} it can become: {options}"
+        )
+
+
+class QueueItem(BaseModel):
+    """One customer to contact on one day."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    queue_date: date
+    customer_id: str
+    team: str
+    playbook: str
+    action: str
+    channel: str
+    reason_code: str | None
+    reason_sentence: str
+    churn_probability: float
+    expected_value: float
+    value_at_risk: float
+    priority_rank: int
+    state: ItemState
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    contacted_by: str | None = None
+    contacted_at: datetime | None = None
+    outcome_by: str | None = None
+    outcome_at: datetime | None = None
+    notes: str | None = None
+    playbook_version: str
+    model_version: str | None = None
+
+
+class QueueRunReport(BaseModel):
+    """What one day's build did: how many were queued, held out, and left out by which rule."""
+
+    queue_date: date
+    period: str
+    scored: int = Field(description="Customers in the scored frame.")
+    queued: int
+    control_group: int
+    below_min_probability: int
+    no_consented_channel: int
+    cooldown: int
+    over_capacity: int
+    expired: int = Field(0, description="Older unclaimed items expired before this build.")
+    queued_by_team: dict[str, int] = Field(default_factory=dict)
+    playbook_version: str
+    model_version: str | None = None
+    started_at: datetime
+    finished_at: datetime
+    already_built: bool = Field(
+        False,
+        description="True when the date had been built before: nothing was written this time.",
+    )

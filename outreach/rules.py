@@ -1,0 +1,373 @@
+"""Who is contacted today, by which team, how, in which order, and who is held out as control.
+
+Pure functions over DataFrames: no database, no clock. `select_outreach` applies the rules in this
+order, and each customer left out is counted under the first rule that excluded them:
+
+1. below_min_probability: churn probability under `min_churn_probability`;
+2. no_consented_channel: none of the playbook's channels has consent (see `allowed_channels`);
+3. cooldown: contacted in the last `cooldown_days`, held out as control in that window, or still
+   holding an open (queued or claimed) item from an earlier day (the store says who);
+4. over_capacity: ranked below the team's daily capacity;
+5. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
+   never queued. The split comes after the capacity cut so that the control group and the queued
+   customers are drawn from the same population (the report compares like with like); a team thus
+   receives about (1 - control_fraction) of its capacity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.contract import CONTACT_CHANNELS
+from outreach.playbooks import DEFAULT_PLAYBOOK, Playbooks
+
+EXCLUSION_RULES = (
+    "below_min_probability",
+    "no_consented_channel",
+    "cooldown",
+    "over_capacity",
+    "control_group",
+)
+SCORED_COLUMNS = (
+    "customer_id",
+    "churn_probability",
+    "reasons",
+    "orders_365d",
+    "avg_order_value",
+    "tenure_days",
+)
+ITEM_COLUMNS = (
+    "customer_id",
+    "team",
+    "playbook",
+    "action",
+    "channel",
+    "reason_code",
+    "reason_sentence",
+    "churn_probability",
+    "expected_value",
+    "value_at_risk",
+    "priority_rank",
+)
+CONTROL_COLUMNS = ("customer_id", "team", "playbook", "churn_probability", "value_at_risk")
+
+
+class OutreachConfig(BaseModel):
+    """Knobs of the daily selection; the daily job passes one (defaults are the documented policy)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_churn_probability: float = Field(
+        0.3, ge=0, le=1, description="Customers below this churn probability are not contacted."
+    )
+    horizon_days: int = Field(
+        90, ge=1, description="Horizon of the expected value (the churn horizon)."
+    )
+    cooldown_days: int = Field(
+        30, ge=0, description="Days after an outreach (or a control hold-out) before the next one."
+    )
+    control_fraction: float = Field(
+        0.10, ge=0, lt=1, description="Share of would-be-queued customers held out as control."
+    )
+    control_seed: str = Field(
+        "churnguard", description="Seed of the control split; change it, change the split."
+    )
+    control_period: Literal["week", "month", "quarter"] = Field(
+        "month", description="A customer stays in or out of control for the whole period."
+    )
+    team_capacity: dict[str, int] = Field(
+        default_factory=dict, description="Daily capacity per team, overriding playbooks.yaml."
+    )
+    channels_without_consent_info: tuple[str, ...] = Field(
+        ("email",),
+        description="Channels allowed when consent is unknown (no customers row or an empty consent "
+        "field). An explicit `false` always forbids.",
+    )
+    expire_after_days: int = Field(
+        7, ge=1, description="Queued items never claimed expire this many days after their date."
+    )
+    min_rate_days: int = Field(
+        30, ge=1, description="Tenure floor when turning orders_365d into an order rate."
+    )
+
+
+@dataclass(frozen=True)
+class OutreachSelection:
+    """The outcome of the rules for one day: what to queue, who is control, who was left out why."""
+
+    items: pd.DataFrame  # ITEM_COLUMNS, in priority order within each team
+    control: pd.DataFrame  # CONTROL_COLUMNS
+    excluded: dict[str, int]  # rule -> customers it left out (EXCLUSION_RULES)
+    scored: int
+    period: str
+    queued_by_team: dict[str, int] = field(default_factory=dict)
+
+
+def expected_value(
+    orders_365d: Any,
+    avg_order_value: Any,
+    tenure_days: Any,
+    horizon_days: int,
+    min_rate_days: int = 30,
+) -> np.ndarray:
+    """Spend expected over the horizon if the customer stays.
+
+    expected_value = orders_365d / clip(tenure_days, min_rate_days, 365) × horizon_days × avg_order_value
+
+    The order rate is per day over the customer's last year, or over their tenure when they joined
+    less than a year ago (floored at `min_rate_days` so a two-day-old customer's one order is not
+    read as an order every other day). Missing orders or order values count as 0; a missing tenure
+    as a full year.
+    """
+    orders = np.nan_to_num(np.asarray(orders_365d, dtype="float64"), nan=0.0).clip(min=0)
+    order_value = np.nan_to_num(np.asarray(avg_order_value, dtype="float64"), nan=0.0).clip(min=0)
+    tenure = np.nan_to_num(np.asarray(tenure_days, dtype="float64"), nan=365.0)
+    rate_per_day = orders / np.clip(tenure, min_rate_days, 365)
+    return rate_per_day * horizon_days * order_value
+
+
+def period_of(day: date, kind: Literal["week", "month", "quarter"]) -> str:
+    """The control period a day belongs to: 2025-03, 2025-W09 or 2025-Q1."""
+    if kind == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    if kind == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+
+
+def in_control_group(
+    customer_ids: Iterable[str], period: str, seed: str, fraction: float
+) -> np.ndarray:
+    """True for the customers held out: a SHA-256 of (seed, period, customer) read as a uniform number
+    in [0, 1), compared with `fraction`. Same inputs, same answer, on any machine and version."""
+    prefix = f"{seed}\x1f{period}\x1f".encode()
+    draws = np.fromiter(
+        (
+            int.from_bytes(hashlib.sha256(prefix + str(c).encode()).digest()[:8], "big")
+            for c in customer_ids
+        ),
+        dtype="uint64",
+    )
+    return (draws / 2.0**64) < fraction
+
+
+def _reason_fields(reason: Any) -> tuple[str | None, str]:
+    if isinstance(reason, Mapping):
+        return reason.get("code"), reason.get("sentence") or ""
+    return getattr(reason, "code", None), getattr(reason, "sentence", "") or ""
+
+
+def choose_playbooks(
+    reasons: Iterable[Any],
+    tenure_days: np.ndarray,
+    expected_values: np.ndarray,
+    churn_probability: np.ndarray,
+    playbooks: Playbooks,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer: the playbook name and the reason (code, sentence) that chose it.
+
+    Precedence rules are checked first (the first that matches wins; the reason recorded is the
+    strongest). Otherwise the strongest reason that a playbook answers picks it; a customer whose
+    reasons no playbook names gets the default, with their strongest reason recorded.
+    """
+    by_reason = playbooks.playbook_for_reason()
+    names, codes, sentences, strongest = [], [], [], []
+    for customer_reasons in reasons:
+        listed = list(customer_reasons) if customer_reasons is not None else []
+        fields = [_reason_fields(r) for r in listed]
+        first = fields[0] if fields else (None, "")
+        chosen = next(((by_reason[c], c, s) for c, s in fields if c in by_reason), None)
+        name, code, sentence = chosen if chosen is not None else (DEFAULT_PLAYBOOK, *first)
+        names.append(name)
+        codes.append(code)
+        sentences.append(sentence)
+        strongest.append(first)
+    names_array = np.array(names, dtype=object)
+    codes_array = np.array(codes, dtype=object)
+    sentences_array = np.array(sentences, dtype=object)
+    decided = np.zeros(len(names_array), dtype=bool)
+    for name, rule in playbooks.precedence.items():
+        matches = (
+            ~decided
+            & (np.nan_to_num(tenure_days, nan=0.0) >= rule.min_tenure_days)
+            & (expected_values >= rule.min_expected_value)
+            & (churn_probability >= rule.min_churn_probability)
+        )
+        names_array[matches] = name
+        decided |= matches
+    for index in np.flatnonzero(decided):
+        codes_array[index], sentences_array[index] = strongest[index]
+    return names_array, codes_array, sentences_array
+
+
+def allowed_channels(
+    customers: pd.DataFrame | None, customer_ids: pd.Index, without_consent_info: Collection[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per channel, whether each customer may be contacted through it; and their preferred channel.
+
+    `consent_<channel>` true allows, false forbids; unknown (no customers table, no row, no column or
+    an empty value) allows only the channels in `without_consent_info` (by default email: the least
+    intrusive, one click to unsubscribe; calls and texts need an explicit yes).
+    """
+    n = len(customer_ids)
+    if customers is None or customers.empty:
+        known = pd.DataFrame(index=customer_ids)
+    else:
+        if customers["customer_id"].duplicated().any():
+            duplicate = customers.loc[customers["customer_id"].duplicated(), "customer_id"].iloc[0]
+            raise ValueError(f"customers table: customer_id {duplicate!r} appears more than once")
+        known = customers.set_index("customer_id").reindex(customer_ids)
+    allowed = {}
+    for channel in CONTACT_CHANNELS:
+        column = f"consent_{channel}"
+        consent = (
+            known[column].astype("boolean")
+            if column in known
+            else pd.Series(pd.NA, index=known.index, dtype="boolean")
+        )
+        allowed[channel] = consent.fillna(channel in without_consent_info).to_numpy(dtype=bool)
+    if "preferred_channel" in known:
+        preferred = (
+            known["preferred_channel"]
+            .astype(object)
+            .where(known["preferred_channel"].notna(), None)
+        )
+        preferred = preferred.to_numpy(dtype=object)
+    else:
+        preferred = np.full(n, None, dtype=object)
+    return allowed, preferred
+
+
+def choose_channels(
+    playbook_names: np.ndarray,
+    allowed: dict[str, np.ndarray],
+    preferred: np.ndarray,
+    playbooks: Playbooks,
+) -> np.ndarray:
+    """The channel to use: the preferred one if the playbook allows it and there is consent, else the
+    playbook's first channel with consent; None when no channel qualifies."""
+    chosen = np.full(len(playbook_names), None, dtype=object)
+    for name in pd.unique(playbook_names):
+        rows = np.flatnonzero(playbook_names == name)
+        order = playbooks.action(name).channels
+        picked = np.full(len(rows), None, dtype=object)
+        for channel in reversed(order):
+            picked[allowed[channel][rows]] = channel
+        for channel in order:
+            picked[allowed[channel][rows] & (preferred[rows] == channel)] = channel
+        chosen[rows] = picked
+    return chosen
+
+
+def _check_scored(scored: pd.DataFrame) -> None:
+    missing = [c for c in SCORED_COLUMNS if c not in scored.columns]
+    if missing:
+        raise ValueError(
+            f"scored frame: missing columns {missing}; expected at least {list(SCORED_COLUMNS)}"
+        )
+    duplicated = scored["customer_id"].duplicated()
+    if duplicated.any():
+        raise ValueError(
+            f"scored frame: customer_id {scored.loc[duplicated, 'customer_id'].iloc[0]!r} appears more than once"
+        )
+    probability = scored["churn_probability"]
+    bad = probability.isna() | (probability < 0) | (probability > 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(
+            f"scored frame: row {row}, column churn_probability: {probability.iloc[row]!r} is not a probability in [0, 1]"
+        )
+
+
+def select_outreach(
+    scored: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    as_of: date,
+    playbooks: Playbooks,
+    config: OutreachConfig,
+    cooling_down: Collection[str] = (),
+) -> OutreachSelection:
+    """Apply the rules (module docstring) to one day's scored customers.
+
+    `scored` has SCORED_COLUMNS (reasons: a list of {code, sentence, contribution}, strongest first);
+    `customers` the contract's customers table (consents, preferred_channel) or None;
+    `cooling_down` the customer ids the store says are in cooldown on `as_of`.
+    """
+    _check_scored(scored)
+    excluded = dict.fromkeys(EXCLUSION_RULES, 0)
+    period = period_of(as_of, config.control_period)
+    capacities = playbooks.capacities(config.team_capacity)
+
+    probability = scored["churn_probability"].to_numpy(dtype="float64")
+    keep = probability >= config.min_churn_probability
+    excluded["below_min_probability"] = int((~keep).sum())
+    frame = scored.loc[keep, list(SCORED_COLUMNS)].reset_index(drop=True)
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["expected_value"] = expected_value(
+        frame["orders_365d"],
+        frame["avg_order_value"],
+        frame["tenure_days"],
+        config.horizon_days,
+        config.min_rate_days,
+    )
+    frame["value_at_risk"] = frame["churn_probability"] * frame["expected_value"]
+
+    reasons = frame["reasons"].tolist()
+    names, codes, sentences = choose_playbooks(
+        reasons,
+        frame["tenure_days"].to_numpy(dtype="float64"),
+        frame["expected_value"].to_numpy(),
+        frame["churn_probability"].to_numpy(dtype="float64"),
+        playbooks,
+    )
+    frame["playbook"], frame["reason_code"], frame["reason_sentence"] = names, codes, sentences
+    allowed, preferred = allowed_channels(
+        customers, pd.Index(frame["customer_id"]), config.channels_without_consent_info
+    )
+    frame["channel"] = choose_channels(names, allowed, preferred, playbooks)
+    has_channel = frame["channel"].notna().to_numpy()
+    excluded["no_consented_channel"] = int((~has_channel).sum())
+    frame = frame.loc[has_channel]
+
+    cooling = frame["customer_id"].isin(set(cooling_down)).to_numpy()
+    excluded["cooldown"] = int(cooling.sum())
+    frame = frame.loc[~cooling]
+
+    action_of = {name: playbooks.action(name) for name in playbooks.action_names()}
+    frame["team"] = frame["playbook"].map({n: a.team for n, a in action_of.items()})
+    frame["action"] = frame["playbook"].map({n: a.action for n, a in action_of.items()})
+    frame = frame.sort_values(
+        ["value_at_risk", "churn_probability", "customer_id"],
+        ascending=[False, False, True],
+        kind="mergesort",
+    )
+    slot = frame.groupby("team", sort=False).cumcount().to_numpy() + 1
+    within = slot <= frame["team"].map(capacities).to_numpy()
+    excluded["over_capacity"] = int((~within).sum())
+    frame = frame.loc[within]
+
+    held_out = in_control_group(
+        frame["customer_id"], period, config.control_seed, config.control_fraction
+    )
+    excluded["control_group"] = int(held_out.sum())
+    control = frame.loc[held_out, list(CONTROL_COLUMNS)].reset_index(drop=True)
+    items = frame.loc[~held_out].copy()
+    items["priority_rank"] = items.groupby("team", sort=False).cumcount() + 1
+    items = items.loc[:, list(ITEM_COLUMNS)].reset_index(drop=True)
+    return OutreachSelection(
+        items=items,
+        control=control,
+        excluded=excluded,
+        scored=len(scored),
+        period=period,
+        queued_by_team={str(k): int(v) for k, v in items["team"].value_counts().items()},
+    )

@@ -1,0 +1,112 @@
+"""The queue store's tables (SQLAlchemy Core). Alembic migrations in `outreach/migrations/` create them;
+these definitions are what the store queries and must match the latest migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+QUEUE_ITEMS = "outreach_queue_items"
+CONTROL_MEMBERS = "outreach_control_members"
+RUNS = "outreach_runs"
+HISTORY = "outreach_history"
+VERSION_TABLE = "outreach_alembic_version"
+
+metadata = MetaData()
+
+queue_items = Table(
+    QUEUE_ITEMS,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("queue_date", Date, nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("playbook", String(128), nullable=False),
+    Column("action", String(256), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("reason_code", String(64)),
+    Column("reason_sentence", Text, nullable=False),
+    Column("churn_probability", Float, nullable=False),
+    Column("expected_value", Float, nullable=False),
+    Column("value_at_risk", Float, nullable=False),
+    Column("priority_rank", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("claimed_by", String(128)),
+    Column("claimed_at", DateTime),
+    Column("contacted_by", String(128)),
+    Column("contacted_at", DateTime),
+    Column("outcome_by", String(128)),
+    Column("outcome_at", DateTime),
+    Column("notes", Text),
+    Column("playbook_version", String(64), nullable=False),
+    Column("model_version", String(128)),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("queue_date", "customer_id", name="uq_outreach_queue_items_date_customer"),
+    Index("ix_outreach_queue_items_claim", "team", "state", "queue_date", "priority_rank"),
+    Index("ix_outreach_queue_items_customer", "customer_id"),
+)
+
+control_members = Table(
+    CONTROL_MEMBERS,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("queue_date", Date, nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("playbook", String(128), nullable=False),
+    Column("churn_probability", Float, nullable=False),
+    Column("value_at_risk", Float, nullable=False),
+    Column("playbook_version", String(64), nullable=False),
+    Column("model_version", String(128)),
+    UniqueConstraint("queue_date", "customer_id", name="uq_outreach_control_members_date_customer"),
+    Index("ix_outreach_control_members_customer", "customer_id"),
+)
+
+runs = Table(
+    RUNS,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("queue_date", Date, nullable=False, unique=True),
+    Column("period", String(16), nullable=False),
+    Column("scored", Integer, nullable=False),
+    Column("queued", Integer, nullable=False),
+    Column("control_group", Integer, nullable=False),
+    Column("below_min_probability", Integer, nullable=False),
+    Column("no_consented_channel", Integer, nullable=False),
+    Column("cooldown", Integer, nullable=False),
+    Column("over_capacity", Integer, nullable=False),
+    Column("expired", Integer, nullable=False),
+    Column("queued_by_team", JSON, nullable=False),
+    Column("playbook_version", String(64), nullable=False),
+    Column("model_version", String(128)),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=False),
+)
+
+history = Table(
+    HISTORY,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(128), nullable=False),
+    Column("contacted_at", DateTime, nullable=False),
+    Column("item_id", Integer),
+    Column("queue_date", Date),
+    Column("team", String(64)),
+    Column("channel", String(16)),
+    Column("action", String(256)),
+    Column("agent", String(128)),
+    Index("ix_outreach_history_customer_time", "customer_id", "contacted_at"),
+)
