@@ -40,3 +40,27 @@ def postgres_url() -> str:
             pytest.fail(message + " (CHURNGUARD_REQUIRE_SERVICES=1 makes it mandatory)")
         pytest.skip(message)
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def small_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic shop of 500 customers over two and a half years (seed 7), generated once per session."""
+    from datetime import date
+
+    from churnguard.synthetic import ShopConfig, generate_shop
+
+    out = tmp_path_factory.mktemp("small_shop")
+    generate_shop(
+        ShopConfig(customers=500, seed=7, start=date(2023, 1, 1), end=date(2025, 6, 30)), out
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def orders_only_shop(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small shop with nothing but orders.parquet: the least a shop must provide."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("orders_only_shop")
+    shutil.copyfile(small_shop / "orders.parquet", out / "orders.parquet")
+    return out

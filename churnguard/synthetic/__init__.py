@@ -1,0 +1,23 @@
+"""The synthetic shop every test, benchmark and the demo stands on.
+
+`config` (what to simulate) → `simulation` (pure functions over arrays) → `writer` (the contract's
+Parquet tables and the ground truth); `texts` holds the feedback wording, `shop` ties them together.
+"""
+
+from churnguard.synthetic.config import Dynamics, Incident, Region, ShopConfig, ShopSummary
+from churnguard.synthetic.shop import generate_shop, read_truth, summarize_shop
+from churnguard.synthetic.simulation import Simulation, simulate, true_churn_probability
+
+__all__ = [
+    "Dynamics",
+    "Incident",
+    "Region",
+    "ShopConfig",
+    "ShopSummary",
+    "Simulation",
+    "generate_shop",
+    "read_truth",
+    "simulate",
+    "summarize_shop",
+    "true_churn_probability",
+]

@@ -1,0 +1,169 @@
+"""What the simulated shop looks like: the config a caller chooses and the records the simulator returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Region:
+    """A delivery region and the quality of the carrier serving it."""
+
+    name: str
+    share: float  # of customers
+    promise_days: int  # usual days between order and promised delivery
+    late_probability: float
+    failed_probability: float
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A period when one region's carrier goes badly (a strike, a depot fire, a peak it cannot carry)."""
+
+    region: str
+    start: date
+    end: date  # exclusive
+    late_probability: float = 0.55
+    failed_probability: float = 0.10
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    """How customers behave; rates and hazards are per day. The defaults give ~10 orders per customer
+    over three years and make dropout, not a slow buying rate, the main reason for 90 quiet days."""
+
+    mean_order_rate: float = 1 / 30  # orders per day of an average customer in a good mood
+    order_rate_shape: float = 2.0  # gamma shape: lower means more heterogeneous customers
+    mean_order_value: float = 55.0
+    customer_value_sigma: float = 0.5  # lognormal spread of customers' usual basket
+    order_value_sigma: float = 0.35  # lognormal spread of one customer's orders
+    seasonality: float = 0.25  # amplitude of the yearly cycle (peak in mid-December)
+    signup_growth: float = (
+        2.0  # signups at the end of the period are (1 + growth)x those at the start
+    )
+    first_order_probability: float = 0.85  # most sign up while placing their first order
+    base_dropout_hazard: float = 1 / 900  # per day: people move, find another shop, lose interest
+    shock_half_life_days: float = 45.0  # how fast a bad experience fades
+    shock_late: float = 0.003
+    shock_late_per_day: float = 0.0006  # on top of shock_late, per day overdue (capped at 10 days)
+    shock_failed: float = 0.012
+    shock_returned: float = 0.002
+    shock_low_rating: float = 0.006  # rating 1-2
+    shock_mid_rating: float = 0.0015  # rating 3
+    shock_ticket: float = 0.004  # a complaint to support
+    disengagement: float = (
+        40.0  # order rate x exp(-disengagement * extra hazard): upset customers buy less
+    )
+    cancel_probability: float = 0.025
+    return_probability: float = 0.04
+    return_probability_if_late: float = 0.08
+    silent_share: float = 0.35  # customers who never give feedback of any kind
+
+
+DEFAULT_REGIONS: tuple[Region, ...] = (
+    Region("capital", 0.30, 2, 0.04, 0.005),
+    Region("north", 0.20, 3, 0.08, 0.010),
+    Region("south", 0.20, 3, 0.10, 0.012),
+    Region("east", 0.15, 3, 0.07, 0.010),
+    Region("west", 0.10, 3, 0.09, 0.015),
+    Region("islands", 0.05, 5, 0.16, 0.030),
+)
+
+
+@dataclass(frozen=True)
+class ShopConfig:
+    """Everything that decides a synthetic shop; the same config always gives the same bytes."""
+
+    customers: int = 2_000
+    seed: int = 0
+    start: date = date(2023, 1, 1)
+    end: date = date(2025, 12, 31)  # inclusive: the last day with activity
+    regions: tuple[Region, ...] = DEFAULT_REGIONS
+    dynamics: Dynamics = field(default_factory=Dynamics)
+    incidents: tuple[Incident, ...] | None = None  # None: one four-week incident in "south"
+    truth_as_of: tuple[date, ...] | None = None  # None: each quarter start whose horizon fits
+    truth_horizon_days: int = 90
+    truth_lookback_days: int = 365
+    step_days: int = 7
+
+    def __post_init__(self) -> None:
+        if self.customers < 1:
+            raise ValueError(f"ShopConfig.customers must be >= 1, got {self.customers}")
+        if self.end <= self.start:
+            raise ValueError(f"ShopConfig.end ({self.end}) must be after start ({self.start})")
+        if abs(sum(r.share for r in self.regions) - 1.0) > 1e-9:
+            raise ValueError("ShopConfig.regions: shares must sum to 1")
+        if self.truth_horizon_days < 1 or self.step_days < 1:
+            raise ValueError("ShopConfig: truth_horizon_days and step_days must be >= 1")
+
+    @property
+    def period_days(self) -> int:
+        """Days simulated, counting the end date."""
+        return (self.end - self.start).days + 1
+
+    def resolved_incidents(self) -> tuple[Incident, ...]:
+        """The incidents to simulate; by default one in "south", four weeks starting 60% into the period."""
+        if self.incidents is not None:
+            return self.incidents
+        begins = self.start + timedelta(days=int(self.period_days * 0.6))
+        return (Incident("south", begins, begins + timedelta(days=28)),)
+
+    def resolved_truth_as_of(self) -> tuple[date, ...]:
+        """Dates the ground truth is written for; by default each quarter start after `start`
+        whose horizon ends by `end`."""
+        if self.truth_as_of is not None:
+            for as_of in self.truth_as_of:
+                if not (self.start < as_of and as_of + self._horizon <= self._end_exclusive):
+                    raise ValueError(
+                        f"ShopConfig.truth_as_of: {as_of} with a {self.truth_horizon_days}-day "
+                        f"horizon must lie after {self.start} and end by {self.end}"
+                    )
+            return tuple(sorted(set(self.truth_as_of)))
+        dates = []
+        year, month = self.start.year, 1
+        while True:
+            as_of = date(year, month, 1)
+            if as_of + self._horizon > self._end_exclusive:
+                break
+            if as_of > self.start:
+                dates.append(as_of)
+            month += 3
+            if month > 12:
+                year, month = year + 1, 1
+        return tuple(dates)
+
+    @property
+    def _horizon(self) -> timedelta:
+        return timedelta(days=self.truth_horizon_days)
+
+    @property
+    def _end_exclusive(self) -> date:
+        return self.end + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ShopSummary:
+    """What was written and how the shop behaved, for the CLI and for sanity checks."""
+
+    out_dir: Path
+    customers: int
+    orders: int
+    deliveries: int
+    feedback: int
+    reviews: int
+    tickets: int
+    truth_rows: int
+    cancelled_rate: float  # of orders
+    late_rate: float  # of deliveries that arrived
+    failed_rate: float  # of deliveries
+    returned_rate: float  # of deliveries
+    in_transit: int  # deliveries still under way at the end
+    dropped_out: int  # customers who stopped ordering for good before the end
+    silent_dropouts: int  # of those, customers who never gave any feedback
+    churn_rate: (
+        float  # share of active customers with no order in the horizon, over the truth dates
+    )
+    mean_true_churn_probability: float
+    files: dict[str, Path] = field(default_factory=dict)
