@@ -51,3 +51,172 @@ def generate_command(
     )
     summary = generate_shop(config, out)
     console.print(summarize_shop(summary))
+
+
+# --- outreach queues and report (outreach/) --------------------------------------------------
+
+queue_app = typer.Typer(
+    help="Outreach queues: list, claim, record outcomes, export items and control group.",
+    no_args_is_help=True,
+)
+app.add_typer(queue_app, name="queue")
+
+
+def _outreach_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        console.print(f"[red]{option}: {value!r} is not a date; expected YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from None
+
+
+def _outreach_fail(error: Exception) -> typer.Exit:
+    console.print(f"[red]{error}[/red]")
+    return typer.Exit(2)
+
+
+@queue_app.command("list")
+def queue_list_command(
+    day: str = typer.Option(..., "--date", help="Queue date (YYYY-MM-DD)."),
+    team: str | None = typer.Option(None, "--team", help="Only this team's items."),
+    state: str | None = typer.Option(None, "--state", help="Only items in this state."),
+) -> None:
+    """Show a day's queue items in priority order."""
+    from outreach.store import open_store
+
+    try:
+        items = open_store().items(_outreach_day(day, "--date"), team=team, state=state)
+    except ValueError as error:
+        raise _outreach_fail(error) from None
+    table = Table(
+        "id",
+        "team",
+        "rank",
+        "customer",
+        "channel",
+        "action",
+        "reason",
+        "p",
+        "value at risk",
+        "state",
+        "agent",
+    )
+    for row in items.itertuples():
+        table.add_row(
+            str(row.id),
+            row.team,
+            str(row.priority_rank),
+            row.customer_id,
+            row.channel,
+            row.action,
+            row.reason_sentence or (row.reason_code or ""),
+            f"{row.churn_probability:.2f}",
+            f"{row.value_at_risk:,.0f}",
+            row.state,
+            row.claimed_by or "",
+        )
+    console.print(table)
+
+
+@queue_app.command("claim")
+def queue_claim_command(
+    team: str = typer.Option(..., "--team", help="Team whose queue to claim from."),
+    n: int = typer.Option(10, "--n", min=1, help="How many items to claim."),
+    agent: str = typer.Option(..., "--agent", help="Who claims them."),
+    day: str | None = typer.Option(
+        None, "--date", help="Only this queue date (default: every open date, oldest first)."
+    ),
+) -> None:
+    """Claim the next N items of a team's queue; prints them as CSV (header, then one row per item)."""
+    from outreach.exports import items_csv
+    from outreach.store import open_store
+
+    queue_date = _outreach_day(day, "--date") if day else None
+    try:
+        claimed = open_store().claim(team, n, agent, queue_date=queue_date)
+    except ValueError as error:
+        raise _outreach_fail(error) from None
+    typer.echo(items_csv(claimed), nl=False)
+
+
+@queue_app.command("outcome")
+def queue_outcome_command(
+    item_id: int = typer.Argument(..., help="Id of the queue item."),
+    state: str = typer.Option(
+        ...,
+        "--state",
+        help="contacted, resolved, no_answer, declined, expired or queued (hand back).",
+    ),
+    agent: str = typer.Option(..., "--agent", help="Who records it."),
+    notes: str | None = typer.Option(None, "--notes", help="Free text kept with the item."),
+) -> None:
+    """Record what happened to a claimed item (illegal moves are refused and exit 2)."""
+    from outreach.store import open_store
+
+    try:
+        item = open_store().transition(item_id, state, agent, notes=notes)
+    except ValueError as error:
+        raise _outreach_fail(error) from None
+    console.print(f"item {item.id} ({item.customer_id}) is now {item.state.value}")
+
+
+@queue_app.command("export")
+def queue_export_command(
+    day: str = typer.Option(..., "--date", help="Queue date (YYYY-MM-DD)."),
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+) -> None:
+    """Write every item of a date, in any state, to a CSV file."""
+    from outreach.exports import export_items
+    from outreach.store import open_store
+
+    rows = export_items(open_store(), _outreach_day(day, "--date"), out)
+    console.print(f"wrote {rows} items to {out}")
+
+
+@queue_app.command("control")
+def queue_control_command(
+    day: str = typer.Option(..., "--date", help="Queue date (YYYY-MM-DD)."),
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+) -> None:
+    """Write the control group of a date (customers held out: do not contact them) to a CSV file."""
+    from outreach.exports import export_control
+    from outreach.store import open_store
+
+    rows = export_control(open_store(), _outreach_day(day, "--date"), out)
+    console.print(f"wrote {rows} control customers to {out}")
+
+
+@app.command("report")
+def report_command(
+    period: str | None = typer.Option(
+        None, "--period", help="START:END, queue dates (YYYY-MM-DD:YYYY-MM-DD)."
+    ),
+    start: str | None = typer.Option(
+        None, "--from", help="First queue date (instead of --period)."
+    ),
+    end: str | None = typer.Option(None, "--to", help="Last queue date (instead of --period)."),
+) -> None:
+    """Churn of queued customers against the control group, with 95% intervals and saves per team and playbook."""
+    from outreach.report import build_report, format_report
+    from outreach.store import open_store
+
+    if period:
+        start, _, end = period.partition(":")
+    if not start or not end:
+        console.print("[red]give --period START:END, or both --from and --to[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+    try:
+        report = build_report(
+            open_store(),
+            settings.warehouse_path,
+            _outreach_day(start, "--from"),
+            _outreach_day(end, "--to"),
+            settings.horizon_days,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        raise _outreach_fail(error) from None
+    typer.echo(format_report(report))
+
+
+# --- end of outreach section -----------------------------------------------------------------

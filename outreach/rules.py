@@ -284,7 +284,7 @@ def _check_scored(scored: pd.DataFrame) -> None:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(
-            f"scored frame: row {row}, column churn_probability: {probability.iloc[row]!r} is not a probability in [0, 1]"
+            f"scored frame: row {row}, column churn_probability: {float(probability.iloc[row])!r} is not a probability in [0, 1]"
         )
 
 

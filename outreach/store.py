@@ -99,6 +99,15 @@ def upgrade_database(url: str) -> None:
         engine.dispose()
 
 
+def open_store(url: str | None = None) -> OutreachStore:
+    """The store at `url`, or at churnguard's configured queue database (migrated on open)."""
+    if url is None:
+        from churnguard.settings import get_settings
+
+        url = get_settings().queue_database_url
+    return OutreachStore.open(url)
+
+
 class OutreachStore:
     """Queue items, control members, runs and outreach history in one SQL database."""
 
