@@ -34,7 +34,7 @@ class Dynamics:
     """How customers behave; rates and hazards are per day. The defaults give ~10 orders per customer
     over three years and make dropout, not a slow buying rate, the main reason for 90 quiet days."""
 
-    mean_order_rate: float = 1 / 30  # orders per day of an average customer in a good mood
+    mean_order_rate: float = 1 / 26  # orders per day of an average customer in a good mood
     order_rate_shape: float = 2.0  # gamma shape: lower means more heterogeneous customers
     mean_order_value: float = 55.0
     customer_value_sigma: float = 0.5  # lognormal spread of customers' usual basket
