@@ -125,7 +125,9 @@ def test_deliveries_and_orders_tell_one_story(small_shop: Path) -> None:
         "in_transit": {"placed", "shipped"},
     }
     for delivery_status, allowed in expected.items():
-        assert set(order_status[deliveries["status"] == delivery_status]) <= allowed, delivery_status
+        assert set(order_status[deliveries["status"] == delivery_status]) <= allowed, (
+            delivery_status
+        )
     without_delivery = orders.index.difference(deliveries.index)
     assert (orders.loc[without_delivery, "status"] == "cancelled").all()
     assert 0.01 < (orders["status"] == "cancelled").mean() < 0.08
