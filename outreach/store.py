@@ -240,10 +240,13 @@ class OutreachStore:
             .limit(n)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serializes with BEGIN IMMEDIATE
         )
+        # A CTE, evaluated once: as a plain IN (subquery) PostgreSQL may re-run the locking LIMIT
+        # subquery and update more than n rows.
+        picked = candidates.cte("picked")
         statement = (
             update(queue_items)
             .where(
-                queue_items.c.id.in_(candidates.scalar_subquery()),
+                queue_items.c.id.in_(select(picked.c.id)),
                 queue_items.c.state == ItemState.QUEUED.value,
             )
             .values(state=ItemState.CLAIMED.value, claimed_by=agent, claimed_at=now)
