@@ -53,6 +53,80 @@ def generate_command(
     console.print(summarize_shop(summary))
 
 
+# --- feature catalogue and point-in-time snapshots (features/) -------------------------------
+
+
+@app.command("features")
+def features_command(
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Cutoff (ISO date or datetime, UTC): features as known just before it.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="File to write (.parquet or .csv); default CHURNGUARD_HOME/exports/."
+    ),
+    list_features: bool = typer.Option(
+        False, "--list", help="Print every feature with its description and source table."
+    ),
+) -> None:
+    """Print the feature catalogue (--list) or write a point-in-time snapshot (--as-of DATE)."""
+    from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURES
+
+    if list_features:
+        table = Table(
+            "feature",
+            "description",
+            "source",
+            "missing (NaN) means",
+            title=f"feature catalogue {FEATURE_CATALOGUE_VERSION}: {len(FEATURES)} features",
+        )
+        for feature in FEATURES:
+            table.add_row(feature.name, feature.description, feature.source, feature.missing)
+        console.print(table)
+        return
+    if as_of is None:
+        console.print(
+            "[red]give --as-of DATE to write a snapshot, or --list to see the features[/red]"
+        )
+        raise typer.Exit(2)
+
+    from features.io import default_snapshot_file, write_snapshot
+    from features.snapshot import as_cutoff, build_snapshot
+    from features.warehouse import connect
+
+    try:
+        cutoff = as_cutoff(as_of)
+    except ValueError:
+        console.print(f"[red]--as-of: {as_of!r} is not a date; expected YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    try:
+        con = connect(settings.warehouse_path, read_only=True)
+    except FileNotFoundError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        snapshot = build_snapshot(con, cutoff, lookback_days=settings.lookback_days)
+    finally:
+        con.close()
+    if out is None:
+        settings.ensure_home()
+        out = default_snapshot_file(settings.exports_dir, cutoff)
+    try:
+        path = write_snapshot(snapshot, out)
+    except ValueError as error:
+        console.print(f"[red]--out: {error}[/red]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"{len(snapshot):,} active customers x {len(FEATURES)} features as of {cutoff:%Y-%m-%d %H:%M} "
+        f"(catalogue {FEATURE_CATALOGUE_VERSION}) -> {path}"
+    )
+
+
+# --- end of features section -----------------------------------------------------------------
+
+
 # --- outreach queues and report (outreach/) --------------------------------------------------
 
 queue_app = typer.Typer(

@@ -1,0 +1,46 @@
+"""Writing feature snapshots to files (Parquet or CSV), stamped with the catalogue version."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features.catalogue import FEATURE_CATALOGUE_VERSION
+
+CATALOGUE_VERSION_KEY = b"churnguard.feature_catalogue_version"
+SUFFIXES = (".parquet", ".csv")
+
+
+def default_snapshot_file(exports_dir: Path, as_of: date | datetime) -> Path:
+    """Where `churnguard features --as-of` writes when no --out is given."""
+    stamp = as_of.strftime("%Y-%m-%dT%H%M%S") if isinstance(as_of, datetime) else as_of.isoformat()
+    return exports_dir / f"features_{stamp}.parquet"
+
+
+def write_snapshot(snapshot: pd.DataFrame, path: Path) -> Path:
+    """Write a snapshot as Parquet (catalogue version in the file's metadata) or CSV, by suffix."""
+    path = Path(path)
+    if path.suffix not in SUFFIXES:
+        raise ValueError(f"cannot write a snapshot to {path}: expected a name ending in {SUFFIXES}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        snapshot.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        return path
+    table = pa.Table.from_pandas(snapshot, preserve_index=False)
+    metadata = {
+        **(table.schema.metadata or {}),
+        CATALOGUE_VERSION_KEY: FEATURE_CATALOGUE_VERSION.encode(),
+    }
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+    return path
+
+
+def snapshot_catalogue_version(path: Path) -> str | None:
+    """The catalogue version a Parquet snapshot was written with (None if it carries none)."""
+    metadata = pq.read_schema(path).metadata or {}
+    version = metadata.get(CATALOGUE_VERSION_KEY)
+    return None if version is None else version.decode()
