@@ -162,19 +162,12 @@ def queue_list_command(
         items = open_store().items(_outreach_day(day, "--date"), team=team, state=state)
     except ValueError as error:
         raise _outreach_fail(error) from None
-    table = Table(
-        "id",
-        "team",
-        "rank",
-        "customer",
-        "channel",
-        "action",
-        "reason",
-        "p",
-        "value at risk",
-        "state",
-        "agent",
-    )
+    table = Table("id", "team", "rank", "customer", "channel", "action", "reason", "p")
+    table.add_column("value at risk")
+    table.add_column("state")
+    table.add_column("agent")
+    for column in (table.columns[0], table.columns[2], table.columns[3]):
+        column.no_wrap = True  # ids must survive a narrow terminal
     for row in items.itertuples():
         table.add_row(
             str(row.id),

@@ -147,7 +147,7 @@ def churn_outcomes(
 
     con = connect(warehouse_path, read_only=True)
     try:
-        last = con.execute(f"SELECT max(ordered_at) FROM {ORDERS}").fetchone()[0]
+        last = con.execute(f"SELECT max(ordered_at) FROM {ORDERS}").fetchall()[0][0]
         last_order_date = last.date() if isinstance(last, datetime) else last
         units = pd.DataFrame(
             {
