@@ -287,3 +287,60 @@ def report_command(
 
 
 # --- end of outreach section -----------------------------------------------------------------
+
+
+# --- ingest and the input contract (features/ingest.py, features/reports.py) -------------------
+
+
+@app.command("ingest")
+def ingest_command(
+    data_dir: Path = typer.Argument(..., help="Folder with orders.csv|parquet and optional tables."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Validate DATA_DIR against the input contract, load good rows, quarantine bad ones, report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from features.ingest import IngestError, ingest
+    from features.reports import summary_table, top_rules_table
+
+    def bars() -> Progress:
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+
+    try:
+        result = ingest(data_dir, progress=bars if progress else None)
+    except IngestError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    console.print(summary_table(result))
+    rules = top_rules_table(result)
+    if rules is not None:
+        console.print(rules)
+    console.print(f"report: {result.report_path}", soft_wrap=True)
+    if result.data_docs_path:
+        console.print(f"data docs: {result.data_docs_path}", soft_wrap=True)
+    if any(t.quarantined for t in result.tables):
+        console.print(f"quarantined rows: {result.quarantine_file}", soft_wrap=True)
+
+
+@app.command("contract")
+def contract_command(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the README section instead."),
+) -> None:
+    """Print the input contract: tables, columns, kinds, required, allowed values and row rules."""
+    from features.reports import contract_markdown, contract_tables
+
+    if markdown:
+        typer.echo(contract_markdown())
+        return
+    for table in contract_tables():
+        console.print(table)
+
+
+# --- end of ingest section ---------------------------------------------------------------------
