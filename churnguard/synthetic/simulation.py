@@ -162,7 +162,7 @@ def draw_customers(config: ShopConfig, rng: np.random.Generator) -> CustomerArra
     g = dyn.signup_growth
     u = rng.random(n)
     x = u if g == 0 else (np.sqrt(1.0 + 2.0 * g * u * (1.0 + g / 2.0)) - 1.0) / g
-    signup_day = np.sort(x * config.period_days)
+    signup_day = at_shopping_hours(np.sort(x * config.period_days))
     shares = np.array([r.share for r in config.regions])
     region = rng.choice(len(shares), size=n, p=shares).astype(np.int8)
     order_rate = rng.gamma(dyn.order_rate_shape, dyn.mean_order_rate / dyn.order_rate_shape, n)
@@ -202,6 +202,53 @@ def step_edges(config: ShopConfig) -> np.ndarray:
         day = (as_of - config.start).days
         edges |= {day, day + config.truth_horizon_days}
     return np.array(sorted(edges), dtype=np.float64)
+
+
+# Share of a day's orders by hour: quiet at night, a lunch bump, the peak in the evening.
+_HOURLY = np.array(
+    [
+        1,
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.5,
+        1,
+        2,
+        3,
+        4,
+        4.5,
+        5,
+        5.5,
+        5,
+        4.5,
+        4.5,
+        5,
+        5.5,
+        6.5,
+        7.5,
+        8,
+        7,
+        5,
+        2.5,
+    ]
+)
+_HOURLY_CDF = np.concatenate([[0.0], np.cumsum(_HOURLY) / _HOURLY.sum()])
+
+
+def at_shopping_hours(day: np.ndarray) -> np.ndarray:
+    """Move each time within its own day so the hours follow `_HOURLY`; the day never changes, so
+    counts per day (and per step, whose edges are whole days) keep their Poisson law."""
+    whole = np.floor(day)
+    fraction = np.interp(day - whole, _HOURLY_CDF, np.linspace(0.0, 1.0, 25))
+    return whole + np.minimum(fraction, np.nextafter(1.0, 0.0))
+
+
+def at_delivery_hours(day: np.ndarray) -> np.ndarray:
+    """Squeeze each time into 08:00-20:00 of its own day, when couriers drive; a delivery promised
+    for 18:00 stays on time or late as it was."""
+    whole = np.floor(day)
+    return whole + (8.0 + 12.0 * (day - whole)) / 24.0
 
 
 def seasonality(config: ShopConfig, day: float) -> float:
@@ -319,7 +366,10 @@ def simulate(config: ShopConfig) -> Simulation:
         offset = rng.random(row.size) * exposure[row]
         kept = offset < drop_after[row]
         order_customer = live[row[kept]]
-        order_day = begin[row[kept]] + offset[kept]
+        order_day = np.maximum(
+            at_shopping_hours(begin[row[kept]] + offset[kept]),
+            customers.signup_day[order_customer],
+        )
         signing_up = live[(customers.signup_day[live] >= t0) & customers.orders_at_signup[live]]
         order_customer = np.concatenate([signing_up, order_customer]).astype(np.int32)
         order_day = np.concatenate(
@@ -361,7 +411,7 @@ def simulate(config: ShopConfig) -> Simulation:
         customers=customers,
         orders=_concat(OrderArrays, order_chunks),
         feedback=_sort_feedback(_concat(FeedbackArrays, feedback_chunks), period),
-        truth=_concat(TruthArrays, truth_chunks),
+        truth=_concat(TruthArrays, truth_chunks or [_no_truth()]),
         dropout_day=dropout_day,
     )
 
@@ -406,7 +456,9 @@ def _deliver_and_react(
     late = ~cancelled & ~failed & (u < failed_p + late_p)
     days_late = np.where(late, 0.3 + rng.gamma(1.6, 1.8, n), 0.0)
     on_time_day = ordered_day + (promised_day - ordered_day) * (0.3 + 0.7 * rng.random(n))
-    arrival_day = np.where(late, promised_day + days_late, on_time_day)
+    arrival_day = np.maximum(
+        at_delivery_hours(np.where(late, promised_day + days_late, on_time_day)), ordered_day + 0.1
+    )
     failure_day = promised_day + 1.0 + 3.0 * rng.random(n)
     returned = (
         ~cancelled
@@ -590,6 +642,16 @@ def _feedback(
     return feedback, shocks
 
 
+def _no_truth() -> TruthArrays:
+    """No as-of date fits in a short shop."""
+    return TruthArrays(
+        as_of_day=np.zeros(0, dtype=np.int32),
+        customer=np.zeros(0, dtype=np.int32),
+        churn_probability=np.zeros(0),
+        churned=np.zeros(0, dtype=bool),
+    )
+
+
 def _schedule(
     pending: defaultdict[int, list[_Shocks]],
     shocks: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -625,9 +687,11 @@ def _sort_feedback(feedback: FeedbackArrays, period: float) -> FeedbackArrays:
     """Keep feedback given before the end of the shop, in time order."""
     keep = np.flatnonzero(feedback.created_day < period)
     keep = keep[np.argsort(feedback.created_day[keep], kind="stable")]
-    return FeedbackArrays(
+    kept = FeedbackArrays(
         **{name: getattr(feedback, name)[keep] for name in FeedbackArrays.__dataclass_fields__}
     )
+    kept.created_day = at_shopping_hours(kept.created_day)
+    return kept
 
 
 __all__ = [

@@ -6,6 +6,7 @@ texts by `take`), so ten million orders never become Python objects.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -58,11 +59,12 @@ def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.StringArray:
 
 
 def timestamps(config: ShopConfig, days: np.ndarray) -> pa.TimestampArray:
-    """Float days since the start as naive UTC timestamps to the second; NaN becomes null."""
+    """Float days since the start as naive UTC timestamps to the second (floored, so nothing crosses
+    a midnight the simulation drew it before); NaN becomes null."""
     days = np.asarray(days, dtype=np.float64)
     missing = np.isnan(days)
     start_us = np.datetime64(config.start, "us").astype(np.int64)
-    seconds = np.round(np.where(missing, 0.0, days) * 86_400.0).astype(np.int64)
+    seconds = np.floor(np.where(missing, 0.0, days) * 86_400.0).astype(np.int64)
     return pa.array(start_us + seconds * 1_000_000, type=TIMESTAMP, mask=missing)
 
 
@@ -74,82 +76,79 @@ def _categories(
     )
 
 
-def build_tables(config: ShopConfig, sim: Simulation) -> dict[str, pa.Table]:
-    """The four contract tables, columns in contract order."""
-    cust, orders, feedback = sim.customers, sim.orders, sim.feedback
+def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.Table]]:
+    """The four contract tables and the truth, one at a time so only one is in memory at once."""
+    cust, orders, feedback, truth = sim.customers, sim.orders, sim.feedback, sim.truth
     customer_ids = ids("C", np.arange(1, config.customers + 1), 7)
     order_ids = ids("O", np.arange(1, orders.customer.size + 1), 8)
 
-    customers_table = pa.table(
-        {
-            "customer_id": customer_ids,
-            "signup_at": timestamps(config, cust.signup_day),
-            "region": _categories(tuple(r.name for r in config.regions), cust.region),
-            "preferred_channel": _categories(CONTACT_CHANNELS, cust.preferred_channel),
-            "consent_email": pa.array(cust.consent_email, type=pa.bool_()),
-            "consent_phone": pa.array(cust.consent_phone, type=pa.bool_()),
-            "consent_sms": pa.array(cust.consent_sms, type=pa.bool_()),
-        }
+    yield (
+        CUSTOMERS,
+        pa.table(
+            {
+                "customer_id": customer_ids,
+                "signup_at": timestamps(config, cust.signup_day),
+                "region": _categories(tuple(r.name for r in config.regions), cust.region),
+                "preferred_channel": _categories(CONTACT_CHANNELS, cust.preferred_channel),
+                "consent_email": pa.array(cust.consent_email, type=pa.bool_()),
+                "consent_phone": pa.array(cust.consent_phone, type=pa.bool_()),
+                "consent_sms": pa.array(cust.consent_sms, type=pa.bool_()),
+            }
+        ),
     )
-    orders_table = pa.table(
-        {
-            "order_id": order_ids,
-            "customer_id": customer_ids.take(pa.array(orders.customer)),
-            "ordered_at": timestamps(config, orders.ordered_day),
-            "amount": pa.array(orders.amount, type=pa.float64()),
-            "status": _categories(ORDER_STATUSES, orders.status),
-        }
+    yield (
+        ORDERS,
+        pa.table(
+            {
+                "order_id": order_ids,
+                "customer_id": customer_ids.take(pa.array(orders.customer)),
+                "ordered_at": timestamps(config, orders.ordered_day),
+                "amount": pa.array(orders.amount, type=pa.float64()),
+                "status": _categories(ORDER_STATUSES, orders.status),
+            }
+        ),
     )
     shipped = np.flatnonzero(orders.delivery_status != NO_DELIVERY)
-    deliveries_table = pa.table(
-        {
-            "order_id": order_ids.take(pa.array(shipped)),
-            "promised_at": timestamps(config, orders.promised_day[shipped]),
-            "delivered_at": timestamps(config, orders.delivered_day[shipped]),
-            "status": _categories(DELIVERY_STATUSES, orders.delivery_status[shipped]),
-        }
+    yield (
+        DELIVERIES,
+        pa.table(
+            {
+                "order_id": order_ids.take(pa.array(shipped)),
+                "promised_at": timestamps(config, orders.promised_day[shipped]),
+                "delivered_at": timestamps(config, orders.delivered_day[shipped]),
+                "status": _categories(DELIVERY_STATUSES, orders.delivery_status[shipped]),
+            }
+        ),
     )
+    del shipped
     # Texts get their own generator so adding a template never shifts the simulation's draws.
     text_rng = np.random.default_rng([config.seed, 1])
-    feedback_table = pa.table(
-        {
-            "feedback_id": ids("F", np.arange(1, feedback.customer.size + 1), 8),
-            "customer_id": customer_ids.take(pa.array(feedback.customer)),
-            "order_id": order_ids.take(pa.array(feedback.order, mask=feedback.order < 0)),
-            "created_at": timestamps(config, feedback.created_day),
-            "channel": _categories(FEEDBACK_CHANNELS, feedback.channel),
-            "rating": pa.array(feedback.rating.astype(np.int32), mask=feedback.rating == 0),
-            "text": render_texts(feedback.text_bucket, text_rng, feedback.has_text),
-        }
+    yield (
+        FEEDBACK,
+        pa.table(
+            {
+                "feedback_id": ids("F", np.arange(1, feedback.customer.size + 1), 8),
+                "customer_id": customer_ids.take(pa.array(feedback.customer)),
+                "order_id": order_ids.take(pa.array(feedback.order, mask=feedback.order < 0)),
+                "created_at": timestamps(config, feedback.created_day),
+                "channel": _categories(FEEDBACK_CHANNELS, feedback.channel),
+                "rating": pa.array(feedback.rating.astype(np.int32), mask=feedback.rating == 0),
+                "text": render_texts(feedback.text_bucket, text_rng, feedback.has_text),
+            }
+        ),
     )
-    tables = {
-        CUSTOMERS: customers_table,
-        ORDERS: orders_table,
-        DELIVERIES: deliveries_table,
-        FEEDBACK: feedback_table,
-    }
-    for name, table in tables.items():
-        expected = list(CONTRACT[name].column_names)
-        if table.column_names != expected:
-            raise AssertionError(
-                f"{name}: wrote columns {table.column_names}, contract says {expected}"
-            )
-    return tables
-
-
-def build_truth_table(config: ShopConfig, sim: Simulation) -> pa.Table:
-    """customer_id, as_of, horizon_days, churn_probability for every customer active at each as-of."""
-    truth = sim.truth
-    customer_ids = ids("C", np.arange(1, config.customers + 1), 7)
-    return pa.table(
-        {
-            "customer_id": customer_ids.take(pa.array(truth.customer)),
-            "as_of": timestamps(config, truth.as_of_day.astype(np.float64)),
-            "horizon_days": pa.array(
-                np.full(truth.customer.size, config.truth_horizon_days, dtype=np.int32)
-            ),
-            "churn_probability": pa.array(truth.churn_probability, type=pa.float64()),
-        }
+    yield (
+        TRUTH_DIR,
+        pa.table(
+            {
+                "customer_id": customer_ids.take(pa.array(truth.customer)),
+                "as_of": timestamps(config, truth.as_of_day.astype(np.float64)),
+                "horizon_days": pa.array(
+                    np.full(truth.customer.size, config.truth_horizon_days, dtype=np.int32)
+                ),
+                "churn_probability": pa.array(truth.churn_probability, type=pa.float64()),
+            }
+        ),
     )
 
 
@@ -158,9 +157,13 @@ def write_shop(config: ShopConfig, sim: Simulation, out_dir: Path) -> dict[str, 
     out_dir = Path(out_dir)
     (out_dir / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
-    for name, table in build_tables(config, sim).items():
-        files[name] = table_path(out_dir, name)
+    for name, table in build_tables(config, sim):
+        if name in CONTRACT and table.column_names != list(CONTRACT[name].column_names):
+            raise AssertionError(
+                f"{name}: built columns {table.column_names}, "
+                f"contract says {list(CONTRACT[name].column_names)}"
+            )
+        files[name] = truth_path(out_dir) if name == TRUTH_DIR else table_path(out_dir, name)
         pq.write_table(table, files[name], compression=_COMPRESSION)
-    files[TRUTH_DIR] = truth_path(out_dir)
-    pq.write_table(build_truth_table(config, sim), files[TRUTH_DIR], compression=_COMPRESSION)
+        del table
     return files
