@@ -152,8 +152,8 @@ class ShopSummary:
     orders: int
     deliveries: int
     feedback: int
-    reviews: int
-    tickets: int
+    ratings: int  # feedback rows with stars (reviews and surveys)
+    texts_without_rating: int  # tickets, chats, social posts
     truth_rows: int
     cancelled_rate: float  # of orders
     late_rate: float  # of deliveries that arrived

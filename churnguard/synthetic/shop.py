@@ -10,7 +10,6 @@ import pandas as pd
 from churnguard.synthetic.config import ShopConfig, ShopSummary
 from churnguard.synthetic.simulation import (
     DELIVERY_STATUS,
-    FEEDBACK_CHANNEL,
     NO_DELIVERY,
     ORDER_STATUS,
     Outcome,
@@ -47,12 +46,8 @@ def summarize_simulation(
         orders=int(orders.customer.size),
         deliveries=int(shipped.sum()),
         feedback=int(feedback.customer.size),
-        reviews=int(
-            np.isin(
-                feedback.channel, (FEEDBACK_CHANNEL["review"], FEEDBACK_CHANNEL["survey"])
-            ).sum()
-        ),
-        tickets=int((feedback.rating == 0).sum()),
+        ratings=int((feedback.rating > 0).sum()),
+        texts_without_rating=int((feedback.rating == 0).sum()),
         truth_rows=int(truth.customer.size),
         cancelled_rate=float(np.mean(orders.status == ORDER_STATUS["cancelled"]))
         if orders.status.size
@@ -81,7 +76,7 @@ def summarize_shop(summary: ShopSummary) -> str:
             f"Wrote a synthetic shop to {summary.out_dir}",
             f"  {summary.customers:,} customers, {summary.orders:,} orders ({per_customer:.1f} each), "
             f"{summary.deliveries:,} deliveries, {summary.feedback:,} feedback "
-            f"({summary.reviews:,} ratings, {summary.tickets:,} texts without rating)",
+            f"({summary.ratings:,} ratings, {summary.texts_without_rating:,} texts without rating)",
             f"  deliveries: {summary.late_rate:.1%} late, {summary.failed_rate:.1%} failed, "
             f"{summary.returned_rate:.1%} returned, {summary.in_transit:,} in transit at the end; "
             f"{summary.cancelled_rate:.1%} of orders cancelled",

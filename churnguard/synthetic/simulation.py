@@ -270,6 +270,29 @@ class _TruthTracker:
     churn: np.ndarray
     ordered: np.ndarray  # bool over all customers: ordered within the window
 
+    def advance(
+        self, customers: CustomerArrays, season: float, disengagement: float, days: float
+    ) -> None:
+        """One step of `true_churn_probability` along the no-order hazard path."""
+        pop = self.population
+        excess = self.excess[pop]
+        self.survive, self.churn = _churn_step(
+            self.survive,
+            self.churn,
+            customers.order_rate[pop] * season * np.exp(-disengagement * excess),
+            customers.base_hazard[pop] + excess,
+            days,
+        )
+
+    def result(self) -> TruthArrays:
+        pop = self.population
+        return TruthArrays(
+            as_of_day=np.full(pop.size, self.as_of_day, dtype=np.int32),
+            customer=pop.astype(np.int32),
+            churn_probability=np.clip(self.churn + self.survive, 0.0, 1.0),
+            churned=~self.ordered[pop],
+        )
+
 
 @dataclass
 class _Shocks:
@@ -343,45 +366,13 @@ def simulate(config: ShopConfig) -> Simulation:
 
         season = seasonality(config, (t0 + t1) / 2)
         for tracker in trackers:
-            pop = tracker.population
-            tracker.survive, tracker.churn = _churn_step(
-                tracker.survive,
-                tracker.churn,
-                customers.order_rate[pop]
-                * season
-                * np.exp(-dyn.disengagement * tracker.excess[pop]),
-                customers.base_hazard[pop] + tracker.excess[pop],
-                days,
-            )
+            tracker.advance(customers, season, dyn.disengagement, days)
 
-        # Live customers: order as a Poisson process until they drop out (if they do in this step).
-        live = np.flatnonzero(alive[: np.searchsorted(customers.signup_day, t1)])
-        begin = np.maximum(customers.signup_day[live], t0)
-        exposure = t1 - begin
-        hazard = customers.base_hazard[live] + excess[live]
-        intensity = customers.order_rate[live] * season * np.exp(-dyn.disengagement * excess[live])
-        drop_after = rng.exponential(1.0 / hazard)
-        counts = rng.poisson(intensity * exposure)
-        row = np.repeat(np.arange(live.size), counts)
-        offset = rng.random(row.size) * exposure[row]
-        kept = offset < drop_after[row]
-        order_customer = live[row[kept]]
-        order_day = np.maximum(
-            at_shopping_hours(begin[row[kept]] + offset[kept]),
-            customers.signup_day[order_customer],
+        order_customer, order_day, gone, gone_day = _draw_orders(
+            customers, alive, excess, t0, t1, season, dyn.disengagement, rng
         )
-        signing_up = live[(customers.signup_day[live] >= t0) & customers.orders_at_signup[live]]
-        order_customer = np.concatenate([signing_up, order_customer]).astype(np.int32)
-        order_day = np.concatenate(
-            [customers.signup_day[signing_up] + rng.random(signing_up.size) * 0.01, order_day]
-        )
-        order_day = np.minimum(order_day, np.nextafter(t1, t0))
-        by_time = np.argsort(order_day, kind="stable")
-        order_customer, order_day = order_customer[by_time], order_day[by_time]
-
-        gone = drop_after < exposure
-        alive[live[gone]] = False
-        dropout_day[live[gone]] = begin[gone] + drop_after[gone]
+        alive[gone] = False
+        dropout_day[gone] = gone_day
         np.maximum.at(last_order, order_customer, order_day)
 
         orders, feedback, shocks = _deliver_and_react(
@@ -396,15 +387,7 @@ def simulate(config: ShopConfig) -> Simulation:
             tracker.ordered[order_customer] = True
         for tracker in [t for t in trackers if t.end_step == step + 1]:
             trackers.remove(tracker)
-            pop = tracker.population
-            truth_chunks.append(
-                TruthArrays(
-                    as_of_day=np.full(pop.size, tracker.as_of_day, dtype=np.int32),
-                    customer=pop.astype(np.int32),
-                    churn_probability=np.clip(tracker.churn + tracker.survive, 0.0, 1.0),
-                    churned=~tracker.ordered[pop],
-                )
-            )
+            truth_chunks.append(tracker.result())
         previous_days = days
 
     return Simulation(
@@ -414,6 +397,44 @@ def simulate(config: ShopConfig) -> Simulation:
         truth=_concat(TruthArrays, truth_chunks or [_no_truth()]),
         dropout_day=dropout_day,
     )
+
+
+def _draw_orders(
+    customers: CustomerArrays,
+    alive: np.ndarray,
+    excess: np.ndarray,
+    t0: float,
+    t1: float,
+    season: float,
+    disengagement: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One step of ordering: live customers order as a Poisson process until they drop out (if they
+    do in this step); new customers mostly order as they sign up. Returns the orders (customer,
+    day) in time order and the customers who dropped out with the day they did."""
+    live = np.flatnonzero(alive[: np.searchsorted(customers.signup_day, t1)])
+    begin = np.maximum(customers.signup_day[live], t0)
+    exposure = t1 - begin
+    hazard = customers.base_hazard[live] + excess[live]
+    intensity = customers.order_rate[live] * season * np.exp(-disengagement * excess[live])
+    drop_after = rng.exponential(1.0 / hazard)
+    counts = rng.poisson(intensity * exposure)
+    row = np.repeat(np.arange(live.size), counts)
+    offset = rng.random(row.size) * exposure[row]
+    kept = offset < drop_after[row]
+    customer = live[row[kept]]
+    day = np.maximum(
+        at_shopping_hours(begin[row[kept]] + offset[kept]), customers.signup_day[customer]
+    )
+    signing_up = live[(customers.signup_day[live] >= t0) & customers.orders_at_signup[live]]
+    customer = np.concatenate([signing_up, customer]).astype(np.int32)
+    day = np.concatenate(
+        [customers.signup_day[signing_up] + rng.random(signing_up.size) * 0.01, day]
+    )
+    day = np.minimum(day, np.nextafter(t1, t0))
+    by_time = np.argsort(day, kind="stable")
+    gone = drop_after < exposure
+    return customer[by_time], day[by_time], live[gone], begin[gone] + drop_after[gone]
 
 
 def _deliver_and_react(
