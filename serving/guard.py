@@ -1,0 +1,210 @@
+"""The ASGI layer in front of every route: body size limit, API keys and roles, /readyz, /score metrics.
+
+It runs before BentoML parses a body, so an unauthenticated or oversized request costs nothing and
+never reaches validation. BentoML answers /readyz itself with a fixed text; this layer answers it
+first, with the model and snapshot versions and the reason when not ready.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from serving.keys import KeyRing
+from serving.metrics import OUTCOME_OF_STATUS, SCORE_REQUESTS
+
+logger = logging.getLogger("churnguard.serving")
+
+# Paths anyone may call: probes, metrics, the OpenAPI document and UI, the agent page's shell (its
+# data comes from the queue API, which needs a key).
+OPEN_PATHS = frozenset(
+    {"/", "/healthz", "/livez", "/readyz", "/metrics", "/docs.json", "/schema.json"}
+)
+OPEN_PREFIXES = ("/static_content/", "/assets/", "/agent")
+ROLE_OF_PREFIX = (("/score", "score"), ("/queue", "outreach"), ("/api/queue", "outreach"))
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+Scope = dict[str, Any]
+
+
+def role_for(path: str) -> str | None:
+    """The role a path needs; None for open paths; "" for paths that need any valid key."""
+    if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+        return None
+    for prefix, role in ROLE_OF_PREFIX:
+        if path == prefix or path.startswith(prefix + "/"):
+            return role
+    return ""
+
+
+async def send_json(send: Callable, status: int, body: dict, headers: dict[str, str] | None = None):
+    payload = json.dumps(body, default=str).encode("utf-8")
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *((k.encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def problem(error: str, loc: list, kind: str) -> dict:
+    return {"error": error, "detail": [{"loc": loc, "msg": error, "type": kind}]}
+
+
+class Guard:
+    """ASGI middleware; options come from `add_asgi_middleware(Guard, **options)`."""
+
+    def __init__(
+        self,
+        app: Callable,
+        keyring: Callable[[], KeyRing],
+        readiness: Callable[[], dict],
+        max_body_bytes: Callable[[], int],
+    ) -> None:
+        self.app = app
+        self._keyring_factory = keyring
+        self._keyring: KeyRing | None = None
+        self.readiness = readiness
+        self._max_body_factory = max_body_bytes
+        self._max_body: int | None = None
+
+    @property
+    def keyring(self) -> KeyRing:
+        if self._keyring is None:
+            self._keyring = self._keyring_factory()
+        return self._keyring
+
+    @property
+    def max_body(self) -> int:
+        if self._max_body is None:
+            self._max_body = self._max_body_factory()
+        return self._max_body
+
+    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path == "/readyz":
+            report = self.readiness()
+            await send_json(send, 200 if report["ready"] else 503, report)
+            return
+        if path != "/score":
+            await self._guarded(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_seen = [500]
+
+        async def observe(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status_seen[0] = message["status"]
+            await send(message)
+
+        try:
+            await self._guarded(scope, receive, observe)
+        finally:
+            outcome = OUTCOME_OF_STATUS.get(status_seen[0], "error")
+            SCORE_REQUESTS.labels(outcome=outcome).observe(time.perf_counter() - started)
+
+    async def _guarded(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        role = role_for(scope["path"])
+        if role is not None:
+            headers = dict(scope["headers"])
+            refusal = self._authorize(headers.get(b"authorization", b""), role)
+            if refusal is not None:
+                status, body = refusal
+                extra = {"www-authenticate": 'Bearer realm="churnguard"'} if status == 401 else {}
+                await send_json(send, status, body, extra)
+                return
+        if scope["method"] in BODY_METHODS:
+            receive = await self._bounded_body(scope, receive, send)
+            if receive is None:
+                return
+        await self.app(scope, receive, send)
+
+    def _authorize(self, header: bytes, role: str) -> tuple[int, dict] | None:
+        scheme, _, token = header.decode("latin-1").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return 401, problem(
+                "missing API key: send the header 'Authorization: Bearer <key>'",
+                ["header", "authorization"],
+                "missing_key",
+            )
+        key = self.keyring.authenticate(token)
+        if key is None:
+            return 401, problem(
+                "unknown or revoked API key", ["header", "authorization"], "invalid_key"
+            )
+        if role and not key.allows(role):
+            return 403, problem(
+                f"key {key.name!r} has roles {list(key.roles)}; this endpoint needs role {role!r}",
+                ["header", "authorization"],
+                "missing_role",
+            )
+        return None
+
+    async def _bounded_body(self, scope: Scope, receive: Callable, send: Callable):
+        """Read the body up to the limit (413 beyond it) and replay it to the app."""
+        limit = self.max_body
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        too_large = problem(
+            f"request body larger than {limit} bytes; send at most "
+            "1000 customers per call and split bigger batches",
+            ["body"],
+            "too_large",
+        )
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    await send_json(send, 413, too_large)
+                    return None
+            except ValueError:
+                await send_json(
+                    send, 400, problem("content-length is not a number", ["header"], "bad_header")
+                )
+                return None
+        if scope["path"] == "/score":
+            media = headers.get(b"content-type", b"application/json").split(b";")[0].strip()
+            if media != b"application/json":
+                await send_json(
+                    send,
+                    415,
+                    problem(
+                        f"content type {media.decode('latin-1')!r} is not accepted; send "
+                        "application/json",
+                        ["header", "content-type"],
+                        "unsupported_media_type",
+                    ),
+                )
+                return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await send_json(send, 413, too_large)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay

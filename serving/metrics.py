@@ -1,0 +1,34 @@
+"""Prometheus metrics beyond BentoML's own, through `bentoml.metrics` (multiprocess-safe, lazy)."""
+
+from __future__ import annotations
+
+import bentoml
+
+CUSTOMERS_SCORED = bentoml.metrics.Counter(
+    name="churnguard_score_customers_total",
+    documentation="Customers handled by /score, by outcome (scored, unknown_customer, no_snapshot).",
+    labelnames=["outcome"],
+)
+SCORE_REQUESTS = bentoml.metrics.Histogram(
+    name="churnguard_score_request_seconds",
+    documentation="Latency of /score requests by outcome (ok, invalid, unauthorized, forbidden, "
+    "too_large, not_ready, error).",
+    labelnames=["outcome"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+RELOADS = bentoml.metrics.Counter(
+    name="churnguard_reloads_total",
+    documentation="Model and snapshot reloads by kind (model, snapshot) and outcome (ok, failed).",
+    labelnames=["kind", "outcome"],
+)
+
+OUTCOME_OF_STATUS = {
+    200: "ok",
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    413: "too_large",
+    415: "invalid",
+    422: "invalid",
+    503: "not_ready",
+}

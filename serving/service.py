@@ -1,0 +1,116 @@
+"""The BentoML service: the thin HTTP face of `serving.scoring` (start it with `churnguard serve`).
+
+The champion comes from the MLflow registry (`settings.resolved_model_uri`, the handover point
+between training and serving), the features from the latest published snapshot; both are checked
+every `CHURNGUARD_RELOAD_INTERVAL_SECONDS` and swapped without dropping a request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+import bentoml
+from starlette.responses import JSONResponse
+
+from churnguard.settings import get_settings
+from serving.config import get_serving_settings
+from serving.guard import Guard
+from serving.keys import KeyRing
+from serving.metrics import CUSTOMERS_SCORED, RELOADS
+from serving.schemas import CustomerToScore, ScoreRequest, ScoreResponse
+from serving.scoring import RequestProblem, score_customers
+from serving.state import Reloader, ServingState, readiness
+
+logger = logging.getLogger("churnguard.serving")
+
+# Requests up to this many customers are scored on the event loop (a thread hop costs more than
+# the work); bigger ones go to a worker thread so the loop keeps answering probes and small calls.
+INLINE_MAX_CUSTOMERS = 32
+
+# The state of this worker process, for the guard's /readyz (which runs outside the service class).
+_ACTIVE: dict[str, ServingState] = {}
+
+
+class QuietValidationErrors(logging.Filter):
+    """BentoML logs a client's invalid body as an ERROR with a traceback; make it one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from pydantic import ValidationError
+
+        if record.exc_info and isinstance(record.exc_info[1], ValidationError):
+            error = record.exc_info[1]
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = "%s: invalid request body (%d problem(s), answered 400)"
+            record.args = (record.args[0] if record.args else "?", error.error_count())
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def _keyring() -> KeyRing:
+    return KeyRing(get_settings().api_keys_path, get_serving_settings().api_keys)
+
+
+def _readiness() -> dict:
+    return readiness(_ACTIVE.get("state"))
+
+
+def _max_body() -> int:
+    return get_serving_settings().max_request_bytes
+
+
+@bentoml.service(name="churnguard", workers=1, traffic={"timeout": 30})
+class ChurnService:
+    """Churn risk for CRM systems: POST /score, with reasons; /healthz, /readyz, /metrics."""
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        self.serving = get_serving_settings()
+        logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietValidationErrors())
+        from serving.registry import RegistrySource  # imports MLflow: only in the worker
+
+        self.state = ServingState(
+            RegistrySource(settings.resolved_model_uri, settings.tracking_uri),
+            settings.snapshots_dir,
+        )
+        self.state.on_reload = lambda kind, outcome: RELOADS.labels(
+            kind=kind, outcome=outcome
+        ).inc()
+        _ACTIVE["state"] = self.state
+        self.state.refresh()
+        self.reloader = Reloader(self.state, self.serving.reload_interval_seconds)
+        self.reloader.start()
+
+    @bentoml.on_shutdown
+    def stop_reloading(self) -> None:
+        self.reloader.stop()
+
+    @bentoml.api(route="/score", input_spec=ScoreRequest)
+    async def score(self, customers: list[CustomerToScore], reasons: bool = True) -> ScoreResponse:
+        """Churn probability, risk band, percentile and (if asked) reasons for up to 1,000 customers,
+        each by id (features from the latest published snapshot) or with its features inline."""
+        loaded = self.state.current
+        if loaded is None:
+            report = readiness(self.state)
+            return JSONResponse(
+                {"error": f"no model loaded: {report['reason']}", "detail": []}, status_code=503
+            )
+        run: Any = score_customers
+        args = (customers, loaded, reasons)
+        kwargs = {"log_salt": self.serving.log_salt}
+        try:
+            if len(customers) <= INLINE_MAX_CUSTOMERS:
+                response, outcomes = run(*args, **kwargs)
+            else:
+                response, outcomes = await anyio.to_thread.run_sync(lambda: run(*args, **kwargs))
+        except RequestProblem as refused:
+            return JSONResponse(refused.body(), status_code=refused.status)
+        for outcome, count in outcomes.items():
+            CUSTOMERS_SCORED.labels(outcome=outcome).inc(count)
+        return response
+
+
+ChurnService.add_asgi_middleware(
+    Guard, keyring=_keyring, readiness=_readiness, max_body_bytes=_max_body
+)

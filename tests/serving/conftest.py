@@ -1,0 +1,122 @@
+"""A real (small) champion for the serving tests: the small shop -> features -> LightGBM -> a tmp
+MLflow registry, plus a published snapshot. Built once per session; each test gets its own copy of
+the registry database so it can move the alias without disturbing others."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+# BentoML's metrics run in Prometheus multiprocess mode, which needs this folder before the first
+# metric exists (bentoml serve sets it itself; the in-process ASGI tests must).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="cg-prom-"))
+
+
+@dataclass(frozen=True)
+class ServingWorld:
+    """What the session built: the registry (two versions, v1 champion) and the snapshot."""
+
+    root: Path
+    tracking_db: Path
+    artifacts: Path
+    snapshot_frame: object  # pandas DataFrame: customer_id, as_of, FEATURE_NAMES
+    as_of: date
+    customer_ids: tuple[str, ...]
+
+
+def _train(frame, seed: int, rounds: int):
+    from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+    from training.fit import FitConfig, fit_scorer
+
+    cutoffs = sorted(frame["cutoff"].unique())
+    fit = frame[frame["cutoff"].isin(cutoffs[:-1])]
+    valid = frame[frame["cutoff"] == cutoffs[-1]]
+    scorer, _ = fit_scorer(
+        fit,
+        valid,
+        valid,
+        FEATURE_NAMES,
+        FEATURE_CATALOGUE_VERSION,
+        90,
+        FitConfig(num_boost_round=rounds, seed=seed, early_stopping_rounds=rounds),
+    )
+    return scorer, valid
+
+
+@pytest.fixture(scope="session")
+def serving_world(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) -> ServingWorld:
+    import mlflow
+
+    from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
+    from features.labels import training_cutoffs
+    from features.snapshot import build_snapshot, build_training_set, last_order_day
+    from features.warehouse import connect
+    from models.pyfunc import log_scorer
+    from tests.training.shops import load_shop
+
+    root = tmp_path_factory.mktemp("serving_world")
+    warehouse = load_shop(small_shop, root / "warehouse.duckdb")
+    con = connect(warehouse)
+    try:
+        cutoffs = training_cutoffs(con, 90, every_days=60)
+        frame = build_training_set(con, cutoffs, horizon_days=90)
+        as_of = last_order_day(con)
+        snapshot = build_snapshot(con, as_of)
+    finally:
+        con.close()
+
+    tracking_db = root / "mlflow.db"
+    artifacts = root / "mlflow-artifacts"
+    uri = f"sqlite:///{tracking_db}"
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        experiment = client.create_experiment("serving-tests", artifact_location=artifacts.as_uri())
+        for seed, rounds in ((0, 40), (1, 15)):
+            scorer, example = _train(frame, seed, rounds)
+            with mlflow.start_run(experiment_id=experiment):
+                log_scorer(scorer, example, registered_model_name=MODEL_NAME)
+        client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, "1")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    return ServingWorld(
+        root=root,
+        tracking_db=tracking_db,
+        artifacts=artifacts,
+        snapshot_frame=snapshot,
+        as_of=as_of.date(),
+        customer_ids=tuple(snapshot["customer_id"].astype(str)),
+    )
+
+
+@pytest.fixture()
+def serving_home(
+    serving_world: ServingWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """CHURNGUARD_HOME with a private copy of the registry (v1 champion, v2 not) and the snapshot
+    published; MLflow pointed at it through the environment, as the service reads it."""
+    from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+    from features.publish import publish_snapshot
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(serving_world.tracking_db, home / "mlflow.db")
+    monkeypatch.setenv("CHURNGUARD_HOME", str(home))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("CHURNGUARD_MODEL_URI", raising=False)
+    monkeypatch.delenv("CHURNGUARD_API_KEYS", raising=False)
+    publish_snapshot(
+        serving_world.snapshot_frame,
+        home / "snapshots",
+        serving_world.as_of,
+        FEATURE_NAMES,
+        FEATURE_CATALOGUE_VERSION,
+    )
+    return home
