@@ -344,3 +344,81 @@ def contract_command(
 
 
 # --- end of ingest section ---------------------------------------------------------------------
+
+
+# --- scoring service and API keys (serving/) ---------------------------------------------------
+
+
+@app.command("serve")
+def serve_command(
+    port: int = typer.Option(3000, "--port", min=1, max=65535, help="Port to listen on."),
+    host: str = typer.Option(
+        "0.0.0.0", "--host", help="Interface to bind (127.0.0.1 = local only)."
+    ),
+) -> None:
+    """Start the scoring service (BentoML): POST /score, /healthz, /readyz, /metrics."""
+    from serving.launch import serve
+
+    raise typer.Exit(serve(port, host))
+
+
+keys_app = typer.Typer(help="API keys of the scoring service (stored hashed in CHURNGUARD_HOME).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create_command(
+    name: str = typer.Option(..., "--name", help="Who the key is for, e.g. crm or agents-team-a."),
+    roles: str = typer.Option(
+        "score", "--roles", help="Comma-separated roles: score, outreach, admin."
+    ),
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    from serving.keys import KeyStoreError, create_key
+
+    path = get_settings().api_keys_path
+    try:
+        key, stored = create_key(path, name, roles)
+    except KeyStoreError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    console.print(
+        f"key {stored.name!r} with roles {', '.join(stored.roles)} (stored hashed in {path}):"
+    )
+    print(key)
+    console.print("Shown once: keep it in the caller's secret store.")
+
+
+@keys_app.command("list")
+def keys_list_command() -> None:
+    """List keys: name, roles, created, revoked (never the keys themselves)."""
+    from serving.config import get_serving_settings
+    from serving.keys import KeyStoreError, list_keys
+
+    try:
+        keys = list_keys(get_settings().api_keys_path, get_serving_settings().api_keys)
+    except KeyStoreError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    table = Table("name", "roles", "created", "revoked", "source")
+    for key in keys:
+        table.add_row(
+            key.name, ",".join(key.roles), key.created_at, key.revoked_at or "", key.source
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke_command(name: str = typer.Argument(..., help="Name of the key to revoke.")) -> None:
+    """Revoke a key; a running service refuses it from its next request."""
+    from serving.keys import KeyStoreError, revoke_key
+
+    try:
+        revoked = revoke_key(get_settings().api_keys_path, name)
+    except KeyStoreError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    console.print(f"revoked {revoked.name!r} at {revoked.revoked_at}")
+
+
+# --- end of serving section --------------------------------------------------------------------
