@@ -222,6 +222,10 @@ def allowed_channels(
     if customers is None or customers.empty:
         known = pd.DataFrame(index=customer_ids)
     else:
+        if "customer_id" not in customers.columns:
+            raise ValueError(
+                f"customers table: no customer_id column; columns are {list(customers.columns)}"
+            )
         if customers["customer_id"].duplicated().any():
             duplicate = customers.loc[customers["customer_id"].duplicated(), "customer_id"].iloc[0]
             raise ValueError(f"customers table: customer_id {duplicate!r} appears more than once")
