@@ -120,3 +120,48 @@ def serving_home(
         FEATURE_CATALOGUE_VERSION,
     )
     return home
+
+
+@pytest.fixture(scope="session")
+def champion(serving_world: ServingWorld):
+    """The registered v1 as serving loads it (through the registry, not a file path)."""
+    from serving.registry import RegistrySource
+
+    return RegistrySource(
+        "models:/churnguard@champion", f"sqlite:///{serving_world.tracking_db}"
+    ).load("1")
+
+
+@pytest.fixture(scope="session")
+def loaded(serving_world: ServingWorld, champion, tmp_path_factory: pytest.TempPathFactory):
+    """v1 with the published snapshot, as a request sees it."""
+    from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+    from features.publish import latest_pointer, load_published_snapshot, publish_snapshot
+    from serving.state import assemble, pointer_stamp
+
+    folder = tmp_path_factory.mktemp("published")
+    publish_snapshot(
+        serving_world.snapshot_frame,
+        folder,
+        serving_world.as_of,
+        FEATURE_NAMES,
+        FEATURE_CATALOGUE_VERSION,
+    )
+    return assemble(
+        champion, "1", load_published_snapshot(folder), pointer_stamp(latest_pointer(folder))
+    )
+
+
+@pytest.fixture()
+def serving_state(serving_home: Path):
+    """A ServingState over the test's own registry copy and snapshot folder, loaded once."""
+    from churnguard.settings import get_settings
+    from serving.registry import RegistrySource
+    from serving.state import ServingState
+
+    settings = get_settings()
+    state = ServingState(
+        RegistrySource(settings.resolved_model_uri, settings.tracking_uri), settings.snapshots_dir
+    )
+    state.refresh()
+    return state

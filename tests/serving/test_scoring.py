@@ -1,0 +1,115 @@
+"""Request handling as plain functions, on the real registered model and snapshot."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from serving.schemas import CustomerToScore
+from serving.scoring import RequestProblem, redact, score_customers
+
+
+def _customers(*items):
+    return [CustomerToScore(**item) for item in items]
+
+
+def _snapshot_features(loaded, customer_id):
+    row = loaded.matrix[loaded.snapshot.row_of[customer_id]]
+    return {name: (None if math.isnan(v) else v) for name, v in zip(loaded.column_of, row.tolist())}
+
+
+def test_results_come_back_in_request_order_with_unknown_customers_as_entries(
+    loaded, serving_world
+):
+    a, b = serving_world.customer_ids[:2]
+    response, outcomes = score_customers(
+        _customers({"customer_id": a}, {"customer_id": "NOT-A-CUSTOMER"}, {"customer_id": b}),
+        loaded,
+    )
+    first, unknown, third = response.results
+    assert (first.customer_id, unknown.customer_id, third.customer_id) == (a, "NOT-A-CUSTOMER", b)
+    assert unknown.status == "error" and unknown.error == "unknown_customer"
+    assert first.status == third.status == "scored"
+    assert 0.0 <= first.churn_probability <= 1.0 and 0.0 <= first.percentile <= 100.0
+    assert first.risk_band in ("low", "medium", "high")
+    assert first.model_version == "1" and first.features_as_of == serving_world.as_of
+    assert outcomes == {"scored": 2, "unknown_customer": 1}
+
+
+def test_inline_features_score_exactly_as_the_snapshot_row(loaded, serving_world):
+    customer_id = serving_world.customer_ids[3]
+    features = _snapshot_features(loaded, customer_id)
+    response, _ = score_customers(
+        _customers(
+            {"customer_id": customer_id}, {"customer_id": customer_id, "features": features}
+        ),
+        loaded,
+    )
+    by_id, inline = response.results
+    assert inline.features_source == "inline" and inline.features_as_of is None
+    assert by_id.churn_probability == inline.churn_probability
+    assert (by_id.risk_band, by_id.percentile) == (inline.risk_band, inline.percentile)
+    assert [r.code for r in by_id.reasons] == [r.code for r in inline.reasons]
+
+
+def test_scores_agree_with_the_model_called_directly(loaded, serving_world):
+    ids = list(serving_world.customer_ids[:50])
+    response, _ = score_customers(_customers(*({"customer_id": i} for i in ids)), loaded)
+    direct = loaded.scorer.predict_proba(loaded.matrix[[loaded.snapshot.row_of[i] for i in ids]])
+    np.testing.assert_allclose([r.churn_probability for r in response.results], direct)
+
+
+def test_reasons_only_when_asked(loaded, serving_world):
+    ids = [{"customer_id": i} for i in serving_world.customer_ids[:30]]
+    with_reasons, _ = score_customers(_customers(*ids), loaded, with_reasons=True)
+    without, _ = score_customers(_customers(*ids), loaded, with_reasons=False)
+    assert all(r.reasons is None for r in without.results)
+    explained = [r for r in with_reasons.results if r.reasons]
+    assert explained, "some of 30 customers must have a reason"
+    for result in explained:
+        assert 1 <= len(result.reasons) <= 3
+        assert all(
+            reason.code and reason.sentence and reason.contribution > 0 for reason in result.reasons
+        )
+
+
+def test_absent_inline_features_are_missing_not_zero(loaded):
+    response, _ = score_customers(
+        _customers(
+            {"customer_id": "new", "features": {"days_since_last_order": 200.0}},
+            {
+                "customer_id": "new",
+                "features": {"days_since_last_order": 200.0, "orders_total": None},
+            },
+        ),
+        loaded,
+    )
+    partial, with_null = response.results
+    assert "orders_total" in partial.missing_features
+    assert "days_since_last_order" not in partial.missing_features
+    assert partial.churn_probability == with_null.churn_probability
+    zeros = {name: 0.0 for name in loaded.column_of} | {"days_since_last_order": 200.0}
+    zeroed, _ = score_customers(_customers({"customer_id": "new", "features": zeros}), loaded)
+    assert zeroed.results[0].churn_probability != partial.churn_probability
+
+
+def test_unknown_feature_names_are_named_with_where(loaded):
+    with pytest.raises(RequestProblem) as refused:
+        score_customers(
+            _customers(
+                {"customer_id": "a", "features": {"days_since_last_order": 3.0}},
+                {"customer_id": "b", "features": {"shoe_size": 44.0, "days_since_last_order": 1.0}},
+            ),
+            loaded,
+        )
+    assert refused.value.status == 422
+    assert "shoe_size" in refused.value.error
+    assert refused.value.detail[0].loc == ["customers", 1, "features", "shoe_size"]
+
+
+def test_redacted_ids_are_stable_and_not_the_id():
+    assert redact("C0000042") == redact("C0000042") != redact("C0000043")
+    assert "C0000042" not in redact("C0000042")
+    assert redact("C0000042", salt="s") != redact("C0000042")
