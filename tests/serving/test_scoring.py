@@ -17,7 +17,10 @@ def _customers(*items):
 
 def _snapshot_features(loaded, customer_id):
     row = loaded.matrix[loaded.snapshot.row_of[customer_id]]
-    return {name: (None if math.isnan(v) else v) for name, v in zip(loaded.column_of, row.tolist())}
+    return {
+        name: (None if math.isnan(v) else v)
+        for name, v in zip(loaded.column_of, row.tolist(), strict=True)
+    }
 
 
 def test_results_come_back_in_request_order_with_unknown_customers_as_entries(
