@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from serving.keys import KeyRing
@@ -28,6 +29,15 @@ ROLE_OF_PREFIX = (("/score", "score"), ("/queue", "outreach"), ("/api/queue", "o
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 Scope = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the guard needs from the running service instance."""
+
+    keyring: KeyRing
+    readiness: Callable[[], dict]
+    max_body_bytes: int
 
 
 def role_for(path: str) -> str | None:
@@ -56,45 +66,31 @@ def problem(error: str, loc: list, kind: str) -> dict:
 
 
 class Guard:
-    """ASGI middleware; options come from `add_asgi_middleware(Guard, **options)`."""
+    """ASGI middleware; `runtime()` gives the current service instance's keys, readiness and limit
+    (the middleware outlives instances: one app object may start the service more than once)."""
 
-    def __init__(
-        self,
-        app: Callable,
-        keyring: Callable[[], KeyRing],
-        readiness: Callable[[], dict],
-        max_body_bytes: Callable[[], int],
-    ) -> None:
+    def __init__(self, app: Callable, runtime: Callable[[], Runtime | None]) -> None:
         self.app = app
-        self._keyring_factory = keyring
-        self._keyring: KeyRing | None = None
-        self.readiness = readiness
-        self._max_body_factory = max_body_bytes
-        self._max_body: int | None = None
-
-    @property
-    def keyring(self) -> KeyRing:
-        if self._keyring is None:
-            self._keyring = self._keyring_factory()
-        return self._keyring
-
-    @property
-    def max_body(self) -> int:
-        if self._max_body is None:
-            self._max_body = self._max_body_factory()
-        return self._max_body
+        self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        runtime = self.runtime()
+        if runtime is None and path in ("/healthz", "/livez", "/metrics"):
+            await self.app(scope, receive, send)
+            return
+        if runtime is None:  # the service instance is not built yet (or already gone)
+            await send_json(send, 503, problem("the service is starting", [], "starting"))
+            return
         if path == "/readyz":
-            report = self.readiness()
+            report = runtime.readiness()
             await send_json(send, 200 if report["ready"] else 503, report)
             return
         if path != "/score":
-            await self._guarded(scope, receive, send)
+            await self._guarded(runtime, scope, receive, send)
             return
         started = time.perf_counter()
         status_seen = [500]
@@ -105,28 +101,30 @@ class Guard:
             await send(message)
 
         try:
-            await self._guarded(scope, receive, observe)
+            await self._guarded(runtime, scope, receive, observe)
         finally:
             outcome = OUTCOME_OF_STATUS.get(status_seen[0], "error")
             SCORE_REQUESTS.labels(outcome=outcome).observe(time.perf_counter() - started)
 
-    async def _guarded(self, scope: Scope, receive: Callable, send: Callable) -> None:
+    async def _guarded(
+        self, runtime: Runtime, scope: Scope, receive: Callable, send: Callable
+    ) -> None:
         role = role_for(scope["path"])
         if role is not None:
             headers = dict(scope["headers"])
-            refusal = self._authorize(headers.get(b"authorization", b""), role)
+            refusal = self._authorize(runtime.keyring, headers.get(b"authorization", b""), role)
             if refusal is not None:
                 status, body = refusal
                 extra = {"www-authenticate": 'Bearer realm="churnguard"'} if status == 401 else {}
                 await send_json(send, status, body, extra)
                 return
         if scope["method"] in BODY_METHODS:
-            receive = await self._bounded_body(scope, receive, send)
+            receive = await self._bounded_body(runtime.max_body_bytes, scope, receive, send)
             if receive is None:
                 return
         await self.app(scope, receive, send)
 
-    def _authorize(self, header: bytes, role: str) -> tuple[int, dict] | None:
+    def _authorize(self, keyring: KeyRing, header: bytes, role: str) -> tuple[int, dict] | None:
         scheme, _, token = header.decode("latin-1").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -135,7 +133,7 @@ class Guard:
                 ["header", "authorization"],
                 "missing_key",
             )
-        key = self.keyring.authenticate(token)
+        key = keyring.authenticate(token)
         if key is None:
             return 401, problem(
                 "unknown or revoked API key", ["header", "authorization"], "invalid_key"
@@ -148,9 +146,8 @@ class Guard:
             )
         return None
 
-    async def _bounded_body(self, scope: Scope, receive: Callable, send: Callable):
+    async def _bounded_body(self, limit: int, scope: Scope, receive: Callable, send: Callable):
         """Read the body up to the limit (413 beyond it) and replay it to the app."""
-        limit = self.max_body
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         too_large = problem(

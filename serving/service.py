@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from churnguard.settings import get_settings
 from serving.config import get_serving_settings
-from serving.guard import Guard
+from serving.guard import Guard, Runtime
 from serving.keys import KeyRing
 from serving.metrics import CUSTOMERS_SCORED, RELOADS
 from serving.schemas import CustomerToScore, ScoreRequest, ScoreResponse
@@ -29,8 +29,8 @@ logger = logging.getLogger("churnguard.serving")
 # the work); bigger ones go to a worker thread so the loop keeps answering probes and small calls.
 INLINE_MAX_CUSTOMERS = 32
 
-# The state of this worker process, for the guard's /readyz (which runs outside the service class).
-_ACTIVE: dict[str, ServingState] = {}
+# The running instance's runtime in this worker process, for the guard (outside the service class).
+_RUNTIME: dict[str, Runtime] = {}
 
 
 class QuietValidationErrors(logging.Filter):
@@ -48,16 +48,8 @@ class QuietValidationErrors(logging.Filter):
         return True
 
 
-def _keyring() -> KeyRing:
-    return KeyRing(get_settings().api_keys_path, get_serving_settings().api_keys)
-
-
-def _readiness() -> dict:
-    return readiness(_ACTIVE.get("state"))
-
-
-def _max_body() -> int:
-    return get_serving_settings().max_request_bytes
+def _runtime() -> Runtime | None:
+    return _RUNTIME.get("current")
 
 
 @bentoml.service(name="churnguard", workers=1, traffic={"timeout": 30})
@@ -77,7 +69,12 @@ class ChurnService:
         self.state.on_reload = lambda kind, outcome: RELOADS.labels(
             kind=kind, outcome=outcome
         ).inc()
-        _ACTIVE["state"] = self.state
+        state = self.state
+        _RUNTIME["current"] = Runtime(
+            keyring=KeyRing(settings.api_keys_path, self.serving.api_keys),
+            readiness=lambda: readiness(state),
+            max_body_bytes=self.serving.max_request_bytes,
+        )
         self.state.refresh()
         self.reloader = Reloader(self.state, self.serving.reload_interval_seconds)
         self.reloader.start()
@@ -85,6 +82,7 @@ class ChurnService:
     @bentoml.on_shutdown
     def stop_reloading(self) -> None:
         self.reloader.stop()
+        _RUNTIME.pop("current", None)
 
     @bentoml.api(route="/score", input_spec=ScoreRequest)
     async def score(self, customers: list[CustomerToScore], reasons: bool = True) -> ScoreResponse:
@@ -111,6 +109,4 @@ class ChurnService:
         return response
 
 
-ChurnService.add_asgi_middleware(
-    Guard, keyring=_keyring, readiness=_readiness, max_body_bytes=_max_body
-)
+ChurnService.add_asgi_middleware(Guard, runtime=_runtime)

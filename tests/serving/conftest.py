@@ -165,3 +165,41 @@ def serving_state(serving_home: Path):
     )
     state.refresh()
     return state
+
+
+@dataclass
+class Api:
+    """An httpx client on the service's ASGI app, and keys for each role."""
+
+    client: object
+    score_key: str
+    outreach_key: str
+
+    def score(self, body, key: str | None = None, **kwargs):
+        headers = {"Authorization": f"Bearer {key or self.score_key}"}
+        return self.client.post("/score", json=body, headers=headers, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def asgi_app():
+    """The BentoML service's ASGI app, built once: BentoML registers its Prometheus metrics per app,
+    so a second app in one process would collide. Each test's client runs its lifespan, which builds
+    a fresh service instance from that test's environment."""
+    from serving.service import ChurnService
+
+    return ChurnService.to_asgi()
+
+
+@pytest.fixture()
+def api(serving_home: Path, asgi_app):
+    """A client on the ASGI app with a fresh service instance and one key per role."""
+    from starlette.testclient import TestClient
+
+    from churnguard.settings import get_settings
+    from serving.keys import create_key
+
+    path = get_settings().api_keys_path
+    score_key, _ = create_key(path, "crm", "score")
+    outreach_key, _ = create_key(path, "agents", "outreach")
+    with TestClient(asgi_app, raise_server_exceptions=False) as client:
+        yield Api(client, score_key, outreach_key)
