@@ -1,0 +1,73 @@
+"""One test against the real thing: `bentoml serve` in a subprocess on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from serving.keys import create_key
+from serving.launch import serve_command
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.service
+def test_bentoml_serve_answers_score(serving_home, serving_world, tmp_path):
+    key, _ = create_key(serving_home / "api_keys.json", "crm", "score")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CHURNGUARD_HOME": str(serving_home),
+        "BENTOML_HOME": str(tmp_path / "bentoml"),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # bentoml serve sets up its own
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        serve_command(port, host="127.0.0.1"), env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline, ready = time.monotonic() + 90, None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                ready = httpx.get(f"{base}/readyz", timeout=2)
+                if ready.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        assert ready is not None and ready.status_code == 200, (tmp_path / "serve.log").read_text()[
+            -3000:
+        ]
+        assert ready.json()["model_version"] == "1"
+        customer = serving_world.customer_ids[0]
+        response = httpx.post(
+            f"{base}/score",
+            json={"customers": [{"customer_id": customer}, {"customer_id": "ghost"}]},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        scored, ghost = response.json()["results"]
+        assert scored["customer_id"] == customer and scored["status"] == "scored"
+        assert ghost["error"] == "unknown_customer"
+        assert httpx.post(f"{base}/score", json={}, timeout=10).status_code == 401
+        assert "churnguard_score_customers_total" in httpx.get(f"{base}/metrics", timeout=10).text
+        assert customer not in (tmp_path / "serve.log").read_text()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
