@@ -1,0 +1,379 @@
+"""The reason catalogue: which features can explain a customer's risk, under which code, in which words.
+
+A feature that pushed risk up but has no rule here, or whose rule does not apply to this customer's
+values (e.g. `late_deliveries_90d` is 0), gives no reason: a sentence must be true of the customer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+
+from churnguard.names import ReasonCode
+
+REASON_CATALOGUE_VERSION = "1"
+
+Values = Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why one customer is at risk: a code the playbooks understand and a sentence an agent can read."""
+
+    code: str  # a churnguard.names.ReasonCode value
+    feature: str  # the feature whose contribution this reason explains
+    text: str  # filled from the customer's own values, e.g. "2 late deliveries in the last 90 days"
+    value: float  # the customer's value of `feature`
+    contribution: float  # how much the feature raised the risk, in log-odds (TreeSHAP)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReasonRule:
+    """How one feature becomes a reason: the code, when it is true of a customer, and its sentence."""
+
+    feature: str
+    code: str
+    applies: Callable[[Values], bool]
+    sentence: Callable[[Values], str]
+    topic: str = ""  # reasons sharing a topic state one fact: a customer gets at most one of them
+
+    @property
+    def fact(self) -> str:
+        return self.topic or self.code
+
+
+def _known(values: Values, name: str) -> bool:
+    value = values.get(name)
+    return value is not None and not math.isnan(value)
+
+
+def _at_least(name: str, threshold: float) -> Callable[[Values], bool]:
+    return lambda v: _known(v, name) and v[name] >= threshold
+
+
+def _at_most(name: str, threshold: float) -> Callable[[Values], bool]:
+    return lambda v: _known(v, name) and v[name] <= threshold
+
+
+def _count(n: float, singular: str, plural: str | None = None) -> str:
+    n = round(n)
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def _days(n: float) -> str:
+    return _count(n, "day")
+
+
+def _stars(n: float) -> str:
+    return _count(n, "star")
+
+
+def _overdue_sentence(v: Values) -> str:
+    since, usual = v.get("days_since_last_order"), v.get("usual_gap_days")
+    if since is not None and usual is not None and not math.isnan(since) and not math.isnan(usual):
+        return f"no order for {_days(since)}, usually every {max(round(usual), 1)}"
+    return "later than usual for their next order"
+
+
+def _inactive_sentence(v: Values) -> str:
+    usual = v.get("usual_gap_days")
+    if usual is not None and not math.isnan(usual) and v["days_since_last_order"] > 2 * usual:
+        return _overdue_sentence(v)
+    return f"no order for {_days(v['days_since_last_order'])}"
+
+
+def _declining_sentence(v: Values) -> str:
+    return (
+        f"{_count(v['orders_90d'], 'order')} in the last 90 days, "
+        f"against {_count(v['orders_365d'], 'order')} in the last year"
+    )
+
+
+def _slowing_sentence(v: Values) -> str:
+    prior = v["orders_180d"] - v["orders_90d"]
+    return (
+        f"{_count(v['orders_90d'], 'order')} in the last 90 days, "
+        f"down from {_count(prior, 'order')} in the 90 days before"
+    )
+
+
+def _late(n: float) -> str:
+    return _count(n, "late delivery", "late deliveries")
+
+
+def _failed(n: float) -> str:
+    return _count(n, "failed delivery", "failed deliveries")
+
+
+def _negative(n: float) -> str:
+    return _count(n, "unhappy review or message", "unhappy reviews or messages")
+
+
+def _has(*names: str) -> Callable[[Values], bool]:
+    return lambda v: all(_known(v, n) for n in names)
+
+
+def _both(*tests: Callable[[Values], bool]) -> Callable[[Values], bool]:
+    return lambda v: all(test(v) for test in tests)
+
+
+R = ReasonCode
+RULES: tuple[ReasonRule, ...] = (
+    # orders
+    ReasonRule(
+        "days_since_last_order",
+        R.LONG_INACTIVE,
+        _at_least("days_since_last_order", 30),
+        _inactive_sentence,
+        topic="silence",
+    ),
+    ReasonRule(
+        "days_overdue_vs_usual_gap",
+        R.OVERDUE_VS_USUAL_GAP,
+        _both(_at_least("days_overdue_vs_usual_gap", 7), _has("days_since_last_order")),
+        _overdue_sentence,
+        topic="silence",
+    ),
+    ReasonRule(
+        "ratio_since_last_order_to_usual_gap",
+        R.OVERDUE_VS_USUAL_GAP,
+        _both(_at_least("ratio_since_last_order_to_usual_gap", 1.5), _has("days_since_last_order")),
+        _overdue_sentence,
+        topic="silence",
+    ),
+    ReasonRule(
+        "orders_total",
+        R.FEW_ORDERS,
+        _at_most("orders_total", 1),
+        lambda v: "a one-off customer: a single order so far",
+    ),
+    ReasonRule(
+        "orders_365d",
+        R.FEW_ORDERS,
+        _at_most("orders_365d", 1),
+        lambda v: f"only {_count(v['orders_365d'], 'order')} in the last year",
+    ),
+    ReasonRule(
+        "order_rate_trend_90d_vs_365d",
+        R.DECLINING_ACTIVITY,
+        _both(
+            _at_most("order_rate_trend_90d_vs_365d", 0.75),
+            _at_least("orders_365d", 3),
+            _has("orders_90d"),
+        ),
+        _declining_sentence,
+    ),
+    ReasonRule(
+        "orders_change_90d_vs_prior_90d",
+        R.DECLINING_ACTIVITY,
+        _both(_at_most("orders_change_90d_vs_prior_90d", -1), _has("orders_90d", "orders_180d")),
+        _slowing_sentence,
+    ),
+    ReasonRule(
+        "cancelled_orders_365d",
+        R.CANCELLED_ORDERS,
+        _at_least("cancelled_orders_365d", 1),
+        lambda v: f"{_count(v['cancelled_orders_365d'], 'cancelled order')} in the last year",
+    ),
+    ReasonRule(
+        "share_cancelled_orders_365d",
+        R.CANCELLED_ORDERS,
+        _at_least("share_cancelled_orders_365d", 0.2),
+        lambda v: (
+            f"{v['share_cancelled_orders_365d']:.0%} of orders in the last year were cancelled"
+        ),
+    ),
+    ReasonRule(
+        "returned_orders_365d",
+        R.RETURNED_ORDER,
+        _at_least("returned_orders_365d", 1),
+        lambda v: f"{_count(v['returned_orders_365d'], 'returned order')} in the last year",
+    ),
+    ReasonRule(
+        "share_returned_orders_365d",
+        R.RETURNED_ORDER,
+        _at_least("share_returned_orders_365d", 0.2),
+        lambda v: f"{v['share_returned_orders_365d']:.0%} of orders in the last year were returned",
+    ),
+    # deliveries
+    ReasonRule(
+        "late_deliveries_90d",
+        R.LATE_DELIVERY,
+        _at_least("late_deliveries_90d", 1),
+        lambda v: f"{_late(v['late_deliveries_90d'])} in the last 90 days",
+    ),
+    ReasonRule(
+        "late_deliveries_365d",
+        R.LATE_DELIVERY,
+        _at_least("late_deliveries_365d", 1),
+        lambda v: f"{_late(v['late_deliveries_365d'])} in the last year",
+    ),
+    ReasonRule(
+        "share_late_deliveries_365d",
+        R.LATE_DELIVERY,
+        _at_least("share_late_deliveries_365d", 0.2),
+        lambda v: (
+            f"{v['share_late_deliveries_365d']:.0%} of deliveries in the last year arrived late"
+        ),
+    ),
+    ReasonRule(
+        "mean_days_late_365d",
+        R.LATE_DELIVERY,
+        _at_least("mean_days_late_365d", 0.5),
+        lambda v: (
+            f"deliveries in the last year arrived {v['mean_days_late_365d']:.1f} days late on average"
+        ),
+    ),
+    ReasonRule(
+        "max_days_late_90d",
+        R.LATE_DELIVERY,
+        _at_least("max_days_late_90d", 1),
+        lambda v: f"a delivery arrived {_days(v['max_days_late_90d'])} late in the last 90 days",
+    ),
+    ReasonRule(
+        "max_days_late_365d",
+        R.LATE_DELIVERY,
+        _at_least("max_days_late_365d", 1),
+        lambda v: f"a delivery arrived {_days(v['max_days_late_365d'])} late in the last year",
+    ),
+    ReasonRule(
+        "days_late_last_order",
+        R.LATE_DELIVERY,
+        _at_least("days_late_last_order", 1),
+        lambda v: f"latest order {_days(v['days_late_last_order'])} behind its promised delivery day",
+    ),
+    ReasonRule(
+        "days_since_last_late_delivery",
+        R.LATE_DELIVERY,
+        _at_most("days_since_last_late_delivery", 180),
+        lambda v: f"a late delivery {_days(v['days_since_last_late_delivery'])} ago",
+    ),
+    ReasonRule(
+        "failed_deliveries_90d",
+        R.FAILED_DELIVERY,
+        _at_least("failed_deliveries_90d", 1),
+        lambda v: f"{_failed(v['failed_deliveries_90d'])} in the last 90 days",
+    ),
+    ReasonRule(
+        "failed_deliveries_365d",
+        R.FAILED_DELIVERY,
+        _at_least("failed_deliveries_365d", 1),
+        lambda v: f"{_failed(v['failed_deliveries_365d'])} in the last year",
+    ),
+    ReasonRule(
+        "open_overdue_orders",
+        R.ORDER_OVERDUE,
+        _at_least("open_overdue_orders", 1),
+        lambda v: (
+            f"{_count(v['open_overdue_orders'], 'order')} past the promised day and not delivered"
+        ),
+    ),
+    ReasonRule(
+        "days_overdue_oldest_open_order",
+        R.ORDER_OVERDUE,
+        _at_least("days_overdue_oldest_open_order", 1),
+        lambda v: (
+            f"an order {_days(v['days_overdue_oldest_open_order'])} past its promised day, still not delivered"
+        ),
+    ),
+    # feedback
+    ReasonRule(
+        "last_rating",
+        R.LOW_RATING,
+        _at_most("last_rating", 3),
+        lambda v: f"last review {_stars(v['last_rating'])}",
+    ),
+    ReasonRule(
+        "worst_rating_90d",
+        R.LOW_RATING,
+        _at_most("worst_rating_90d", 3),
+        lambda v: f"a {_stars(v['worst_rating_90d'])} review in the last 90 days",
+    ),
+    ReasonRule(
+        "mean_rating_365d",
+        R.LOW_RATING,
+        _at_most("mean_rating_365d", 3.5),
+        lambda v: f"average review {v['mean_rating_365d']:.1f} stars in the last year",
+    ),
+    ReasonRule(
+        "mean_text_sentiment_365d",
+        R.NEGATIVE_FEEDBACK,
+        _at_most("mean_text_sentiment_365d", -0.05),
+        lambda v: "reviews and messages in the last year sound unhappy",
+    ),
+    ReasonRule(
+        "min_text_sentiment_90d",
+        R.NEGATIVE_FEEDBACK,
+        _at_most("min_text_sentiment_90d", -0.3),
+        lambda v: "an angry or upset message in the last 90 days",
+    ),
+    ReasonRule(
+        "last_text_sentiment",
+        R.NEGATIVE_FEEDBACK,
+        _at_most("last_text_sentiment", -0.3),
+        lambda v: "their latest review or message sounds unhappy",
+    ),
+    ReasonRule(
+        "negative_feedback_90d",
+        R.NEGATIVE_FEEDBACK,
+        _at_least("negative_feedback_90d", 1),
+        lambda v: f"{_negative(v['negative_feedback_90d'])} in the last 90 days",
+    ),
+    ReasonRule(
+        "negative_feedback_365d",
+        R.NEGATIVE_FEEDBACK,
+        _at_least("negative_feedback_365d", 1),
+        lambda v: f"{_negative(v['negative_feedback_365d'])} in the last year",
+    ),
+    ReasonRule(
+        "share_negative_feedback_365d",
+        R.NEGATIVE_FEEDBACK,
+        _at_least("share_negative_feedback_365d", 0.25),
+        lambda v: (
+            f"{v['share_negative_feedback_365d']:.0%} of their feedback in the last year was unhappy"
+        ),
+    ),
+    ReasonRule(
+        "days_since_last_negative_feedback",
+        R.NEGATIVE_FEEDBACK,
+        _at_most("days_since_last_negative_feedback", 180),
+        lambda v: f"unhappy feedback {_days(v['days_since_last_negative_feedback'])} ago",
+    ),
+    ReasonRule(
+        "support_tickets_90d",
+        R.SUPPORT_TICKETS,
+        _at_least("support_tickets_90d", 1),
+        lambda v: f"{_count(v['support_tickets_90d'], 'support ticket')} in the last 90 days",
+    ),
+)
+
+RULES_BY_FEATURE: dict[str, ReasonRule] = {rule.feature: rule for rule in RULES}
+
+
+def reason_for(feature: str, values: Values, contribution: float) -> Reason | None:
+    """The reason a feature gives for this customer, or None when no true sentence can be said."""
+    rule = RULES_BY_FEATURE.get(feature)
+    if rule is None or not rule.applies(values):
+        return None
+    return _reason(rule, values, contribution)
+
+
+def fact_of(feature: str) -> str:
+    """What a feature's reason is about; two reasons about the same fact are one too many."""
+    rule = RULES_BY_FEATURE.get(feature)
+    return feature if rule is None else rule.fact
+
+
+def _reason(rule: ReasonRule, values: Values, contribution: float) -> Reason:
+    feature = rule.feature
+    return Reason(
+        code=rule.code,
+        feature=feature,
+        text=rule.sentence(values),
+        value=float(values[feature]),
+        contribution=float(contribution),
+    )

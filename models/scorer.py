@@ -1,0 +1,229 @@
+"""ChurnScorer: the booster, its calibrator, the feature schema and the reason catalogue in one object.
+
+The same object scores the held-out set at training time, the whole base in batch and one customer
+online. Saved as plain files (LightGBM text model + JSON), never as a pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.calibration import Calibrator
+from models.reasons import REASON_CATALOGUE_VERSION, Reason, fact_of, reason_for
+
+BOOSTER_FILE = "booster.txt"
+SCORER_FILE = "scorer.json"
+RISK_BANDS = ("low", "medium", "high")
+# Bands by rank in the reference population: the top 10% are "high", the next 20% "medium".
+DEFAULT_BAND_PERCENTILES = {"high": 90.0, "medium": 70.0}
+REFERENCE_GRID = np.linspace(0.0, 100.0, 1001)
+# Below this many rows one thread is faster: OpenMP start-up costs milliseconds, a row microseconds.
+SINGLE_THREAD_MAX_ROWS = 512
+
+
+class FeatureSchemaError(ValueError):
+    """The input does not carry the features the model was trained on."""
+
+
+@dataclass
+class ChurnScorer:
+    """A calibrated churn model that can say why: see `predict_proba`, `explain`, `score_frame`."""
+
+    booster: lgb.Booster
+    calibrator: Calibrator
+    feature_names: tuple[str, ...]
+    feature_schema_version: str
+    horizon_days: int
+    reference_quantiles: (
+        np.ndarray
+    )  # calibrated scores of the reference population at REFERENCE_GRID
+    band_thresholds: dict[str, float]  # lowest probability of "high" and of "medium"
+    reason_catalogue_version: str = REASON_CATALOGUE_VERSION
+    metadata: dict[str, object] = field(default_factory=dict)
+
+    # --- building -------------------------------------------------------------------------------
+
+    @classmethod
+    def from_reference(
+        cls,
+        booster: lgb.Booster,
+        calibrator: Calibrator,
+        feature_names: Sequence[str],
+        feature_schema_version: str,
+        horizon_days: int,
+        reference_scores: np.ndarray,
+        band_percentiles: dict[str, float] | None = None,
+        metadata: dict[str, object] | None = None,
+    ) -> ChurnScorer:
+        """Fix percentiles and risk bands from the calibrated scores of a reference population."""
+        reference_scores = np.asarray(reference_scores, dtype=np.float64)
+        if reference_scores.size == 0:
+            raise ValueError(
+                "a reference population of at least one score is needed for percentiles"
+            )
+        quantiles = np.quantile(reference_scores, REFERENCE_GRID / 100.0)
+        percentiles = band_percentiles or DEFAULT_BAND_PERCENTILES
+        thresholds = {
+            band: float(np.percentile(reference_scores, q)) for band, q in percentiles.items()
+        }
+        return cls(
+            booster=booster,
+            calibrator=calibrator,
+            feature_names=tuple(feature_names),
+            feature_schema_version=feature_schema_version,
+            horizon_days=int(horizon_days),
+            reference_quantiles=quantiles,
+            band_thresholds=thresholds,
+            metadata=dict(metadata or {}),
+        )
+
+    # --- scoring --------------------------------------------------------------------------------
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model's input matrix from a frame holding (at least) every feature column, by name."""
+        missing = [name for name in self.feature_names if name not in frame.columns]
+        if missing:
+            raise FeatureSchemaError(
+                f"input lacks {len(missing)} of the model's features {missing[:5]}; the model expects "
+                f"feature schema {self.feature_schema_version} with columns {list(self.feature_names)}"
+            )
+        return np.ascontiguousarray(frame[list(self.feature_names)].to_numpy(dtype=np.float64))
+
+    def _check(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        if X.shape[1] != len(self.feature_names):
+            raise FeatureSchemaError(
+                f"input has {X.shape[1]} columns, the model expects {len(self.feature_names)}: "
+                f"{list(self.feature_names)}"
+            )
+        return X
+
+    @staticmethod
+    def _threads(rows: int) -> int:
+        return 1 if rows <= SINGLE_THREAD_MAX_ROWS else 0
+
+    def predict_raw(self, X: np.ndarray) -> np.ndarray:
+        """The booster's uncalibrated probability."""
+        X = self._check(X)
+        return self.booster.predict(X, num_threads=self._threads(len(X)))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated P(no order within horizon_days) per row of X (columns in `feature_names` order)."""
+        return self.calibrator.apply(self.predict_raw(X))
+
+    def percentile(self, probabilities: np.ndarray) -> np.ndarray:
+        """Share (0-100) of the reference population with a lower calibrated risk."""
+        # np.interp needs increasing x: a run of equal quantiles (tied scores) keeps its first point,
+        # so a customer tied with many others is placed below all of them.
+        unique, first = np.unique(self.reference_quantiles, return_index=True)
+        return np.interp(np.asarray(probabilities, dtype=np.float64), unique, REFERENCE_GRID[first])
+
+    def risk_band(self, probabilities: np.ndarray) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=np.float64)
+        return np.where(
+            p >= self.band_thresholds["high"],
+            "high",
+            np.where(p >= self.band_thresholds["medium"], "medium", "low"),
+        )
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """TreeSHAP contributions in log-odds: (rows, features + 1), the last column the base value."""
+        X = self._check(X)
+        return self.booster.predict(X, pred_contrib=True, num_threads=self._threads(len(X)))
+
+    def explain(
+        self, X: np.ndarray, top_k: int = 3, contributions: np.ndarray | None = None
+    ) -> list[list[Reason]]:
+        """Per row, up to `top_k` reasons: the features that raised this customer's risk the most and
+        have a true sentence for the customer's values (one reason per fact, e.g. per code)."""
+        X = self._check(X)
+        contrib = self.contributions(X) if contributions is None else contributions
+        names = self.feature_names
+        explained: list[list[Reason]] = []
+        for row, row_contrib in zip(X, contrib[:, :-1], strict=True):
+            order = np.argsort(-row_contrib)
+            values = dict(zip(names, row.tolist(), strict=True))
+            reasons: list[Reason] = []
+            facts: set[str] = set()
+            for j in order:
+                if row_contrib[j] <= 0 or len(reasons) == top_k:
+                    break
+                fact = fact_of(names[j])
+                if fact in facts:
+                    continue
+                reason = reason_for(names[j], values, row_contrib[j])
+                if reason is not None:
+                    reasons.append(reason)
+                    facts.add(fact)
+            explained.append(reasons)
+        return explained
+
+    def score_frame(
+        self, frame: pd.DataFrame, reasons: bool = True, top_k: int = 3
+    ) -> pd.DataFrame:
+        """customer_id (when given), churn_probability, risk_band, percentile and, if asked, reasons
+        (a list of Reason dicts per row) for every row of a frame of features."""
+        X = self.matrix(frame)
+        probability = self.predict_proba(X)
+        out = pd.DataFrame(index=frame.index)
+        if "customer_id" in frame.columns:
+            out["customer_id"] = frame["customer_id"].to_numpy()
+        out["churn_probability"] = probability
+        out["risk_band"] = self.risk_band(probability)
+        out["percentile"] = self.percentile(probability)
+        if reasons:
+            out["reasons"] = [
+                [reason.to_dict() for reason in row] for row in self.explain(X, top_k=top_k)
+            ]
+        return out
+
+    # --- files ----------------------------------------------------------------------------------
+
+    def save(self, folder: Path | str) -> Path:
+        """Write the booster (LightGBM text format) and everything else (JSON) into `folder`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(folder / BOOSTER_FILE))
+        description = {
+            "calibrator": self.calibrator.to_dict(),
+            "feature_names": list(self.feature_names),
+            "feature_schema_version": self.feature_schema_version,
+            "horizon_days": self.horizon_days,
+            "reference_quantiles": self.reference_quantiles.tolist(),
+            "band_thresholds": self.band_thresholds,
+            "reason_catalogue_version": self.reason_catalogue_version,
+            "metadata": self.metadata,
+        }
+        (folder / SCORER_FILE).write_text(json.dumps(description, indent=1, default=str))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path | str) -> ChurnScorer:
+        folder = Path(folder)
+        description = json.loads((folder / SCORER_FILE).read_text())
+        booster = lgb.Booster(model_file=str(folder / BOOSTER_FILE))
+        if booster.num_feature() != len(description["feature_names"]):
+            raise FeatureSchemaError(
+                f"{folder / BOOSTER_FILE} has {booster.num_feature()} features but {SCORER_FILE} "
+                f"names {len(description['feature_names'])}"
+            )
+        return cls(
+            booster=booster,
+            calibrator=Calibrator.from_dict(description["calibrator"]),
+            feature_names=tuple(description["feature_names"]),
+            feature_schema_version=description["feature_schema_version"],
+            horizon_days=int(description["horizon_days"]),
+            reference_quantiles=np.asarray(description["reference_quantiles"], dtype=np.float64),
+            band_thresholds={k: float(v) for k, v in description["band_thresholds"].items()},
+            reason_catalogue_version=description["reason_catalogue_version"],
+            metadata=description.get("metadata", {}),
+        )

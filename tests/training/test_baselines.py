@@ -1,0 +1,85 @@
+"""BG/NBD recovers the parameters it was simulated with; its closed forms agree with simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.baselines import (
+    BGNBDParams,
+    bgnbd_expected_purchases,
+    bgnbd_p_alive,
+    bgnbd_p_no_purchase,
+    fit_bgnbd,
+)
+
+TRUE = BGNBDParams(r=0.6, alpha=30.0, a=0.8, b=2.5)  # days: a purchase every ~50 days while alive
+
+
+def simulate(params: BGNBDParams, T: np.ndarray, horizon: float, seed: int):
+    """The BG/NBD story: Poisson purchases while alive, dropout with prob p after each repeat."""
+    rng = np.random.default_rng(seed)
+    n = len(T)
+    lam = rng.gamma(params.r, 1.0 / params.alpha, n)
+    p = rng.beta(params.a, params.b, n)
+    x = np.zeros(n, dtype=int)
+    t_x = np.zeros(n)
+    bought_later = np.zeros(n, dtype=bool)
+    for i in range(n):
+        t, alive = 0.0, True
+        while alive:
+            t += rng.exponential(1.0 / lam[i])
+            if t > T[i] + horizon:
+                break
+            if t > T[i]:
+                bought_later[i] = True
+                break
+            x[i] += 1
+            t_x[i] = t
+            alive = rng.uniform() >= p[i]
+    return x, t_x, bought_later
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    T = np.random.default_rng(1).uniform(200, 400, 6_000)
+    x, t_x, bought_later = simulate(TRUE, T, horizon=90, seed=2)
+    return x, t_x, T, bought_later
+
+
+def test_fit_recovers_known_parameters(simulated):
+    x, t_x, T, _ = simulated
+    fitted = fit_bgnbd(x, t_x, T)
+    # r/alpha (the mean purchase rate) and a/(a+b) (the mean dropout probability) are well identified
+    assert fitted.r / fitted.alpha == pytest.approx(TRUE.r / TRUE.alpha, rel=0.15)
+    assert fitted.a / (fitted.a + fitted.b) == pytest.approx(TRUE.a / (TRUE.a + TRUE.b), rel=0.2)
+    assert fitted.r == pytest.approx(TRUE.r, rel=0.25)
+    assert fitted.alpha == pytest.approx(TRUE.alpha, rel=0.35)
+
+
+def test_p_no_purchase_matches_simulated_share(simulated):
+    x, t_x, T, bought_later = simulated
+    predicted = bgnbd_p_no_purchase(TRUE, x, t_x, T, horizon_days=90)
+    assert predicted.mean() == pytest.approx(1 - bought_later.mean(), abs=0.02)
+    # and it ranks: customers who did buy had a lower predicted P(no purchase)
+    assert predicted[bought_later].mean() < predicted[~bought_later].mean() - 0.1
+
+
+def test_closed_forms_behave():
+    x = np.array([0, 5, 5, 5])
+    t_x = np.array([0.0, 300.0, 100.0, 300.0])
+    T = np.array([365.0, 365.0, 365.0, 365.0])
+    alive = bgnbd_p_alive(TRUE, x, t_x, T)
+    assert alive[0] == 1.0  # no repeat purchase: cannot have dropped out under BG/NBD
+    assert alive[1] > alive[2]  # a recent last purchase means more likely alive
+    none = bgnbd_p_no_purchase(TRUE, x, t_x, T, 90)
+    assert np.all((none > 0) & (none < 1))
+    assert none[2] > none[1]
+    assert np.all(bgnbd_p_no_purchase(TRUE, x, t_x, T, 180) <= none)  # longer window, more chance
+    expected = bgnbd_expected_purchases(TRUE, x, t_x, T, 90)
+    assert expected[1] > expected[2] > 0
+
+
+def test_fit_rejects_impossible_inputs():
+    with pytest.raises(ValueError, match="t_x <= T"):
+        fit_bgnbd(np.array([1]), np.array([10.0]), np.array([5.0]))

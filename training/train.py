@@ -1,0 +1,264 @@
+"""`churnguard train`: training set -> time split -> LightGBM + calibration -> evaluation against the
+baselines -> MLflow run with lineage -> registered version -> (gated) champion.
+
+A fresh registry gets its first champion from `train` alone when the run passes the gate (it must beat
+both baselines); later runs only move the alias with `--promote` or `churnguard promote`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from churnguard.names import MODEL_NAME, ORDERS
+from churnguard.settings import Settings, get_settings
+from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES, FEATURES
+from features.labels import training_cutoffs
+from features.snapshot import build_training_set
+from features.warehouse import connect
+from models.pyfunc import log_scorer
+from models.reasons import REASON_CATALOGUE_VERSION
+from training import evaluate as ev
+from training.baselines import baseline_scores, purchase_summary
+from training.fit import FitConfig, fit_scorer
+from training.lineage import git_commit, table_fingerprints, warehouse_fingerprint
+from training.registry import (
+    HELDOUT_ARTIFACT_DIR,
+    PromotionResult,
+    current_champion,
+    ensure_experiment,
+    promote,
+    tracking_client,
+    write_held_out,
+)
+from training.split import TimeSplit, plan_split, split_frame
+
+log = logging.getLogger(__name__)
+CUTOFF_EVERY_DAYS = 30
+ORDERS_ONLY_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.source == ORDERS)
+
+
+class TrainingDataError(ValueError):
+    """The warehouse cannot give a training set a model could learn from; the message says why."""
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    version: str
+    split: TimeSplit
+    report: ev.HeldOutReport
+    promotion: PromotionResult | None
+
+    def summary(self) -> str:
+        table = self.report.comparison()[["roc_auc", "pr_auc", "log_loss", "brier", "ece"]]
+        lines = [
+            f"run {self.run_id}: registered {MODEL_NAME} v{self.version}",
+            f"split {self.split.describe()}",
+            table.round(4).to_string(),
+        ]
+        if self.promotion is not None:
+            lines.append(self.promotion.message())
+        return "\n".join(lines)
+
+
+def _as_datetime(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def _check_learnable(fit: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame) -> None:
+    for name, part in (("fit", fit), ("validation", valid), ("held-out", test)):
+        if len(part) == 0:
+            raise TrainingDataError(f"the {name} slice is empty: too few active customers to train on")
+    rate = fit["churned"].mean()
+    if rate in (0.0, 1.0):
+        what = "churned" if rate == 1.0 else "ordered again"
+        raise TrainingDataError(
+            f"every one of the {len(fit)} customer-cutoffs used for fitting {what}: there is no "
+            "contrast to learn from. More history (or a different --horizon-days) is needed."
+        )
+
+
+def _has_signal(frame: pd.DataFrame, names: list[str]) -> bool:
+    """True when some non-orders feature has at least two distinct known values."""
+    others = [n for n in names if n not in ORDERS_ONLY_FEATURES]
+    return any(frame[n].nunique(dropna=True) > 1 for n in others)
+
+
+def train(
+    horizon_days: int | None = None,
+    experiment: str | None = None,
+    promote_after: bool = False,
+    fit_config: FitConfig | None = None,
+    settings: Settings | None = None,
+) -> TrainResult:
+    """Train, evaluate, log and register one model; promote it if asked (or if there is no champion)."""
+    settings = settings or get_settings()
+    horizon_days = horizon_days or settings.horizon_days
+    experiment = experiment or settings.experiment
+    fit_config = fit_config or FitConfig()
+    started = time.perf_counter()
+
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        orders = con.execute(f"SELECT count(*) FROM {ORDERS}").fetchone()[0]
+        if orders == 0:
+            raise TrainingDataError(
+                f"the warehouse {settings.warehouse_path} has no orders: run `churnguard ingest DIR`"
+            )
+        try:
+            cutoffs = training_cutoffs(con, horizon_days, every_days=CUTOFF_EVERY_DAYS)
+        except ValueError as error:
+            raise TrainingDataError(str(error)) from error
+        frame = build_training_set(
+            con, cutoffs, horizon_days, lookback_days=settings.lookback_days
+        )
+        split = plan_split(cutoffs, horizon_days)
+        summary = purchase_summary(con, _as_datetime(split.test_cutoff))
+        tables = table_fingerprints(con)
+        time_range = con.execute(
+            f"SELECT min(ordered_at), max(ordered_at) FROM {ORDERS}"
+        ).fetchone()
+    finally:
+        con.close()
+    build_seconds = time.perf_counter() - started
+
+    names = list(FEATURE_NAMES)
+    fit, valid, test = split_frame(frame, split)
+    _check_learnable(fit, valid, test)
+    log.info("training set: %d rows; %s", len(frame), split.describe())
+
+    fit_started = time.perf_counter()
+    scorer, fitted = fit_scorer(
+        fit,
+        valid,
+        test,
+        names,
+        FEATURE_CATALOGUE_VERSION,
+        horizon_days,
+        fit_config,
+        metadata={"split": split.strategy, "test_cutoff": str(split.test_cutoff)},
+    )
+    fit_seconds = time.perf_counter() - fit_started
+    X_test = scorer.matrix(test)
+    y_test = test["churned"].to_numpy()
+    probability = scorer.predict_proba(X_test)
+
+    orders_only_probability = None
+    if _has_signal(fit, names):  # deliveries or feedback exist: measure what they add
+        orders_only, _ = fit_scorer(
+            fit, valid, test, list(ORDERS_ONLY_FEATURES), FEATURE_CATALOGUE_VERSION,
+            horizon_days, fit_config,
+        )  # fmt: skip
+        orders_only_probability = orders_only.predict_proba(orders_only.matrix(test))
+
+    baselines = baseline_scores(summary, test["customer_id"], horizon_days)
+    report = ev.evaluate_held_out(
+        y_test,
+        probability,
+        baselines,
+        valid_recency_days=valid["days_since_last_order"].to_numpy(),
+        valid_y=valid["churned"].to_numpy(),
+        orders_only_probability=orders_only_probability,
+    )
+
+    client = tracking_client(settings)
+    experiment_id = ensure_experiment(client, experiment, settings)
+    commit, dirty = git_commit()
+    fingerprint = warehouse_fingerprint(tables)
+    run_id_from_env = os.environ.get("MLFLOW_RUN_ID")  # set by `mlflow run`
+    run_context = (
+        mlflow.start_run(run_id=run_id_from_env)
+        if run_id_from_env
+        else mlflow.start_run(experiment_id=experiment_id, run_name=f"train-h{horizon_days}")
+    )
+    with run_context as run, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        mlflow.set_tags(
+            {
+                "git_commit": commit or "unknown",
+                "git_dirty": str(dirty),
+                "feature_catalogue_version": FEATURE_CATALOGUE_VERSION,
+                "reason_catalogue_version": REASON_CATALOGUE_VERSION,
+                "warehouse_fingerprint": fingerprint,
+                "split_strategy": split.strategy,
+                "split_honest": str(split.honest),
+                "calibration": scorer.calibrator.method,
+            }
+        )
+        mlflow.log_params(
+            {
+                "horizon_days": horizon_days,
+                "lookback_days": settings.lookback_days,
+                "cutoff_every_days": CUTOFF_EVERY_DAYS,
+                "cutoffs": len(cutoffs),
+                "first_cutoff": str(cutoffs[0]),
+                "test_cutoff": str(split.test_cutoff),
+                "valid_cutoffs": ",".join(str(c) for c in split.valid_cutoffs),
+                "fit_cutoffs": f"{min(split.fit_cutoffs)}..{max(split.fit_cutoffs)} ({len(split.fit_cutoffs)})",
+                "split_strategy": split.strategy,
+                "rows_total": len(frame),
+                "rows_fit": len(fit),
+                "rows_valid": len(valid),
+                "rows_test": len(test),
+                "features": len(names),
+                "feature_catalogue_version": FEATURE_CATALOGUE_VERSION,
+                "data_first_order": str(time_range[0]),
+                "data_last_order": str(time_range[1]),
+                "warehouse_fingerprint": fingerprint,
+                **{f"warehouse_{t}_rows": v["rows"] for t, v in tables.items()},
+                "best_iteration": fitted.best_iteration,
+                "calibration": scorer.calibrator.method,
+                **{f"bgnbd_{k}": round(v, 6) for k, v in baselines.bgnbd_params.to_dict().items()},
+                **fit_config.to_params(),
+            }
+        )
+        metrics = {k: v for k, v in report.metrics().items() if np.isfinite(v)}
+        metrics.update(
+            {"build_seconds": build_seconds, "fit_seconds": fit_seconds, "fit_churn_rate": fit["churned"].mean()}
+        )
+        mlflow.log_metrics(metrics)
+        for row in report.model.deciles.itertuples():
+            mlflow.log_metric("heldout_lift_by_decile", float(row.lift), step=int(row.decile))
+            mlflow.log_metric("heldout_churn_rate_by_decile", float(row.churn_rate), step=int(row.decile))
+
+        (folder / "warehouse_fingerprint.json").write_text(json.dumps(tables, indent=1))
+        report.comparison().to_csv(folder / "comparison.csv")
+        report.model.deciles.to_csv(folder / "deciles_model.csv", index=False)
+        report.bgnbd.deciles.to_csv(folder / "deciles_bgnbd.csv", index=False)
+        report.recency.deciles.to_csv(folder / "deciles_recency.csv", index=False)
+        contributions = ev.contribution_summary(scorer, X_test)
+        contributions.to_csv(folder / "contribution_summary.csv", index=False)
+        ev.plot_gains_and_lift(report, folder / "gains_lift.png")
+        ev.plot_calibration(
+            y_test,
+            {"model": probability, "BG/NBD": baselines.bgnbd_p_no_purchase},
+            folder / "calibration.png",
+        )
+        ev.plot_feature_importance(scorer, folder / "feature_importance.png")
+        ev.plot_contributions(contributions, folder / "contribution_summary.png")
+        for path in folder.iterdir():
+            mlflow.log_artifact(str(path), artifact_path="evaluation")
+        held = folder / HELDOUT_ARTIFACT_DIR
+        held.mkdir()
+        write_held_out(test[["customer_id", "cutoff", "churned", *names]], held)
+        mlflow.log_artifacts(str(held), artifact_path=HELDOUT_ARTIFACT_DIR)
+
+        info = log_scorer(scorer, input_example=test)
+        run_id = run.info.run_id
+    version = str(info.registered_model_version)
+
+    promotion = None
+    if promote_after or current_champion(client) is None:
+        promotion = promote(client, settings, version)
+    return TrainResult(run_id=run_id, version=version, split=split, report=report, promotion=promotion)
