@@ -312,11 +312,13 @@ def ingest(
     settings: Settings | None = None,
     scorer: SentimentScorer | None = None,
     progress: ProgressFactory | None = None,
+    data_docs: bool = True,
 ) -> IngestResult:
     """Validate and load every contract table found in `data_dir`; raise IngestError if one is unusable.
 
     `progress` makes a rich Progress (or any object with its add_task/advance/update API) to show
-    how far reading and validating have come; None shows nothing.
+    how far reading and validating have come; None shows nothing. `data_docs=False` skips
+    rendering GX Data Docs (the JSON report is always written).
     """
     import time
 
@@ -333,7 +335,9 @@ def ingest(
         contract_version=CONTRACT_VERSION,
         started_at=datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
     )
-    validator = ContractValidator(run_id, data_docs_dir=str(run_dir / "data_docs"))
+    validator = ContractValidator(
+        run_id, data_docs_dir=str(run_dir / "data_docs") if data_docs else None
+    )
     con: duckdb.DuckDBPyConnection | None = None
     try:
         files = find_input_files(data_dir)
@@ -421,7 +425,7 @@ def _ingest_table(
     counts = TableIngest(table=name, source_file=str(path))
     present = [column.name for column in table.columns if column.name in header]
     _stage_raw(con, table, path, header, present, bar)
-    counts.read = con.execute(f"SELECT count(*) FROM _raw_{name}").fetchone()[0]
+    counts.read = con.execute(f"SELECT count(*) FROM _raw_{name}").fetchall()[0][0]
     if counts.read == 0:
         raise IngestError(
             f"{path}: no data rows after the header; expected at least one {name} row"
@@ -433,7 +437,7 @@ def _ingest_table(
 
     counts.quarantined = _quarantine(con, table, path, present, run_id)
     _classify(con, table)
-    counts.loaded = con.execute(f"SELECT count(*) FROM _change_{name}").fetchone()[0]
+    counts.loaded = con.execute(f"SELECT count(*) FROM _change_{name}").fetchall()[0][0]
     if counts.read != counts.loaded + counts.quarantined:
         raise RuntimeError(
             f"{path}: {counts.read} rows read but {counts.loaded} loaded + "
@@ -501,7 +505,7 @@ def _check_column_types(
         f"any_value({given_column(c.name)}) FILTER (WHERE {c.name} IS NULL)"
         for c in parsed
     )
-    row = con.execute(f"SELECT {selects} FROM _typed_{table.name}").fetchone()
+    row = con.execute(f"SELECT {selects} FROM _typed_{table.name}").fetchall()[0]
     counts = [
         ColumnParseCount(c.name, row[3 * i], row[3 * i + 1], row[3 * i + 2])
         for i, c in enumerate(parsed)
@@ -527,9 +531,9 @@ def _validate(
     """Run the GX suite over the typed frame in chunks; store (line, rule) for every broken rule."""
     name = table.name
     task = bar.add_task(f"validate {name}", total=rows) if bar else None
-    reader = con.execute(
-        f"SELECT {', '.join(frame_columns(name))} FROM _typed_{name}"
-    ).to_arrow_reader(VALIDATE_CHUNK_ROWS)
+    reader = con.sql(f"SELECT {', '.join(frame_columns(name))} FROM _typed_{name}").to_arrow_reader(
+        VALIDATE_CHUNK_ROWS
+    )
     lines: list[np.ndarray] = []
     rules: list[np.ndarray] = []
     for batch in reader:
@@ -585,9 +589,9 @@ def _quarantine(
         """,
         [run_id, CONTRACT_VERSION, name, str(path)],
     )
-    return con.execute(f"SELECT count(DISTINCT {SOURCE_LINE}) FROM _violations_{name}").fetchone()[
+    return con.execute(f"SELECT count(DISTINCT {SOURCE_LINE}) FROM _violations_{name}").fetchall()[
         0
-    ]
+    ][0]
 
 
 def _classify(con: duckdb.DuckDBPyConnection, table: TableContract) -> None:
@@ -616,9 +620,9 @@ def _score_sentiment(con: duckdb.DuckDBPyConnection, scorer: SentimentScorer) ->
 
     rows_with_text = con.execute(
         f"SELECT count(*) FROM _change_{FEEDBACK} WHERE _change <> 'unchanged' AND text IS NOT NULL"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     texts = (
-        con.execute(
+        con.sql(
             f"SELECT DISTINCT text FROM _change_{FEEDBACK} WHERE _change <> 'unchanged' AND text IS NOT NULL"
         )
         .to_arrow_table()
