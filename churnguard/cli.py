@@ -422,3 +422,76 @@ def keys_revoke_command(name: str = typer.Argument(..., help="Name of the key to
 
 
 # --- end of serving section --------------------------------------------------------------------
+
+
+# --- training, registry and batch scoring (training/, models/) -------------------------------
+
+
+@app.command("train")
+def train_command(
+    horizon_days: int = typer.Option(
+        None, "--horizon-days", min=7, max=730, help="Churn = no order within this many days."
+    ),
+    experiment: str = typer.Option(None, "--experiment", help="MLflow experiment (default settings)."),
+    promote: bool = typer.Option(
+        False, "--promote", help="Move the champion alias to this model if it passes the gate."
+    ),
+) -> None:
+    """Train on the warehouse, evaluate against the baselines, log to MLflow and register the model.
+
+    On a registry without a champion, a model that passes the gate becomes champion even without
+    --promote."""
+    from training.train import TrainingDataError, train
+
+    try:
+        result = train(horizon_days=horizon_days, experiment=experiment, promote_after=promote)
+    except (TrainingDataError, FileNotFoundError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    console.print(result.summary(), soft_wrap=True)
+    if promote and result.promotion is not None and not result.promotion.promoted:
+        raise typer.Exit(2)
+
+
+@app.command("promote")
+def promote_command(
+    candidate: str = typer.Argument(
+        None, help="Model version number or run id (default: the latest registered version)."
+    ),
+) -> None:
+    """Make a registered model the champion if it passes the gate; exit 2 and say why if not."""
+    from training.registry import promote, tracking_client
+
+    settings = get_settings()
+    try:
+        result = promote(tracking_client(settings), settings, candidate)
+    except LookupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    console.print(result.message(), soft_wrap=True)
+    if not result.promoted:
+        raise typer.Exit(2)
+
+
+@app.command("score")
+def score_command(
+    as_of: str = typer.Option(..., "--as-of", help="Score customers active at this date (ISO)."),
+    out: Path = typer.Option(..., "--out", help="Output file, .parquet or .csv."),
+    model: str = typer.Option(
+        None, "--model", help="Registry URI (default models:/churnguard@champion)."
+    ),
+) -> None:
+    """Score every active customer at --as-of with a registered model; write probabilities, risk
+    bands, percentiles and reasons."""
+    from models.pyfunc import NoChampionError
+    from training.score import score_customers
+
+    try:
+        summary = score_customers(date.fromisoformat(as_of), out, model_uri=model)
+    except (NoChampionError, FileNotFoundError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    console.print(summary.message(), soft_wrap=True)
+
+
+# --- end of training section -------------------------------------------------------------------
