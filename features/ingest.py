@@ -295,7 +295,8 @@ def _typed_select(table: TableContract, present: set[str]) -> str:
     source = f"_raw_{table.name} r"
     if table.name == DELIVERIES:
         order_id = _blank_to_null("r.order_id")
-        parts.append(f"o.ordered_at AS {ORDER_ORDERED_AT}")
+        # the order's day, not its instant: shops often export promised/delivered dates without a time
+        parts.append(f"date_trunc('day', o.ordered_at) AS {ORDER_ORDERED_AT}")
         source += f" LEFT JOIN {ORDERS} o ON o.order_id = {order_id}"
     return f"SELECT {', '.join(parts)} FROM {source}"
 

@@ -8,8 +8,9 @@ so GX still judges them row by row:
 
 - `_key_occurrence`: 1 for the first copy of a key in file order, 2 for the next copy, ...
 - `_utf8_valid`: false when any field of the row was not valid UTF-8.
-- `_order_ordered_at` (deliveries): `ordered_at` of the delivery's order in the warehouse, where the
-  orders of this run are already loaded; NULL when the order does not exist.
+- `_order_ordered_at` (deliveries): the day (midnight) of `ordered_at` of the delivery's order in the
+  warehouse, where the orders of this run are already loaded; NULL when the order does not exist.
+  A day, not an instant, because shops often export promised and delivered dates without a time.
 
 For a parsed column (timestamp, number, integer, boolean) the frame holds the parsed value under the
 column's name and the value as given under `<name>__given` (blank text counts as missing).
@@ -194,7 +195,7 @@ def _table_rules(table: TableContract) -> list[Rule]:
                     f"{DELIVERIES}.{column}.not_before_ordered",
                     DELIVERIES,
                     column,
-                    f"{column} at or after the order's ordered_at",
+                    f"{column} on or after the day of the order's ordered_at",
                     "ExpectColumnPairValuesAToBeGreaterThanB",
                     {
                         "column_A": column,

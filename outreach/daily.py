@@ -26,6 +26,8 @@ def build_daily_queues(
     config: OutreachConfig | None = None,
     playbooks: Playbooks | None = None,
     model_version: str | None = None,
+    over_capacity_before: int = 0,
+    scored_total: int | None = None,
 ) -> QueueRunReport:
     """Build the queues of `as_of`: expire stale unclaimed items, read who is cooling down, apply the
     rules (`outreach.rules.select_outreach`) and store items, control members and the run report.
@@ -33,6 +35,9 @@ def build_daily_queues(
     `scored`: customer_id, churn_probability, reasons (list of {code, sentence, contribution},
     strongest first), orders_365d, avg_order_value, tenure_days. `customers`: the contract's
     customers table (customer_id, preferred_channel, consent_email/phone/sms) or None.
+    `over_capacity_before`: customers the caller already cut as ranking below any day's capacity (the
+    daily job explains only the top candidates); they are counted as over_capacity, and
+    `scored_total` (default len(scored)) is how many customers were scored in all.
     """
     config = config or OutreachConfig()
     playbooks = playbooks or load_playbooks()
@@ -47,7 +52,7 @@ def build_daily_queues(
     report = QueueRunReport(
         queue_date=as_of,
         period=selection.period,
-        scored=selection.scored,
+        scored=selection.scored if scored_total is None else scored_total,
         queued=len(selection.items),
         expired=expired,
         queued_by_team=selection.queued_by_team,
@@ -55,7 +60,10 @@ def build_daily_queues(
         model_version=model_version,
         started_at=started_at,
         finished_at=utcnow(),
-        **selection.excluded,
+        **{
+            **selection.excluded,
+            "over_capacity": selection.excluded["over_capacity"] + over_capacity_before,
+        },
     )
     if not store.save_day(report, selection.items, selection.control):
         stored = store.run_report(as_of)

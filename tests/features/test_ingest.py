@@ -231,3 +231,26 @@ def test_the_synthetic_shop_ingests_with_nothing_quarantined(
         assert table.quarantined == 0, table.broken_rules[:3]
         assert table.loaded == table.read
     assert result.sentiment["distinct_texts_scored"] < result.sentiment["rows_with_text"]
+
+
+def test_date_only_delivery_dates_on_the_order_day_are_accepted(
+    churnguard_home: Path, tmp_path: Path
+) -> None:
+    """Shops export promised/delivered dates without a time: the order's own day is not 'before' it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    good_orders_frame().to_parquet(data / "orders.parquet")
+    write_csv(
+        data / "deliveries.csv",
+        ["order_id", "promised_at", "delivered_at", "status"],
+        [
+            ["o3", "2024-01-03", "2024-01-03", "delivered"],  # order placed 10:30 that day
+            ["o1", "2023-12-31", "", "in_transit"],  # promised the day before the order
+        ],
+    )
+    result = ingest(data, data_docs=False)
+    deliveries = result.table("deliveries")
+    assert (deliveries.loaded, deliveries.quarantined) == (1, 1)
+    assert [rule.rule for rule in deliveries.broken_rules] == [
+        "deliveries.promised_at.not_before_ordered"
+    ]
