@@ -41,8 +41,10 @@ def _build_world(home: Path, customers: int) -> dict:
     import mlflow
 
     from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
+    from churnguard.settings import Settings
     from churnguard.synthetic import ShopConfig, generate_shop
     from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+    from features.ingest import ingest
     from features.labels import training_cutoffs
     from features.publish import publish_snapshot
     from features.snapshot import build_snapshot, build_training_set, last_order_day
@@ -54,20 +56,9 @@ def _build_world(home: Path, customers: int) -> dict:
     generate_shop(
         ShopConfig(customers=customers, seed=3, start=date(2023, 1, 1), end=date(2025, 6, 30)), shop
     )
-    con = connect(home / "warehouse.duckdb")
-    for table in ("customers", "orders", "deliveries", "feedback"):
-        if (shop / f"{table}.parquet").exists():
-            columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-            present = {
-                r[0]
-                for r in con.execute(
-                    f"DESCRIBE SELECT * FROM read_parquet('{shop / (table + '.parquet')}')"
-                ).fetchall()
-            }
-            chosen = ", ".join(c for c in columns if c in present)
-            con.execute(
-                f"INSERT INTO {table} BY NAME SELECT {chosen} FROM read_parquet('{shop / (table + '.parquet')}')"
-            )
+    settings = Settings(home=home)
+    ingest(shop, settings=settings, progress=None, data_docs=False)
+    con = connect(settings.warehouse_path)
     frame = build_training_set(con, training_cutoffs(con, 90, every_days=60), horizon_days=90)
     as_of = last_order_day(con)
     snapshot = build_snapshot(con, as_of)

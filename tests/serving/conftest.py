@@ -54,15 +54,17 @@ def serving_world(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) ->
     import mlflow
 
     from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
+    from churnguard.settings import Settings
+    from features.ingest import ingest
     from features.labels import training_cutoffs
     from features.snapshot import build_snapshot, build_training_set, last_order_day
     from features.warehouse import connect
     from models.pyfunc import log_scorer
-    from tests.training.shops import load_shop
 
     root = tmp_path_factory.mktemp("serving_world")
-    warehouse = load_shop(small_shop, root / "warehouse.duckdb")
-    con = connect(warehouse)
+    settings = Settings(home=root)
+    ingest(small_shop, settings=settings, progress=None, data_docs=False)
+    con = connect(settings.warehouse_path)
     try:
         cutoffs = training_cutoffs(con, 90, every_days=60)
         frame = build_training_set(con, cutoffs, horizon_days=90)
