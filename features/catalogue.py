@@ -50,7 +50,7 @@ SELECT
     o.amount,
     date_diff('second', o.ordered_at, c.t) / 86400.0 AS days_ago,
     date_diff('second',
-        lag(o.ordered_at) OVER (PARTITION BY o.customer_id, c.t ORDER BY o.ordered_at, o.order_id),
+        lag(o.ordered_at) OVER (PARTITION BY o.customer_id, c.t ORDER BY o.ordered_at),
         o.ordered_at) / 86400.0 AS gap_days,
     coalesce(o.status = 'cancelled'
         AND o.ordered_at + INTERVAL {CANCELLATION_KNOWN_DAYS} DAY < c.t, false) AS is_cancelled,
@@ -132,6 +132,15 @@ def _derived(name, description, source, sql, missing, reason=None):
     return FeatureDefinition(name, description, source, "derived", sql, missing, "none", reason)
 
 
+# "The latest order" without a struct key (3x slower at 10M orders): order time in microseconds,
+# scaled so that among orders placed at the same instant the larger value wins, deterministically.
+_LATEST_ORDER_KEY = "epoch_us(ordered_at)::HUGEINT * 1000000"
+# How late an order is as known at t: days past the promised day it arrived, or days past the promise
+# so far while not arrived, 0 while not due; NULL without a delivery row.
+_LATENESS_NOW = (
+    "CASE WHEN NOT has_delivery THEN NULL WHEN is_delivered THEN days_late"
+    " WHEN promised_at::DATE < t::DATE THEN date_diff('day', promised_at::DATE, t::DATE) ELSE 0 END"
+)
 _NO_DELIVERIES = "the shop has no delivery rows for orders placed before the cutoff"
 _NO_FEEDBACK = "the shop has no feedback in the 365 days before the cutoff"
 
@@ -176,8 +185,8 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     *_order_window(365),
     _orders(
         "last_order_amount",
-        "Value of the customer's latest order.",
-        "arg_max(amount, {'at': ordered_at, 'id': order_id})",
+        "Value of the customer's latest order (of orders placed at the same instant, the largest).",
+        f"arg_max(amount, {_LATEST_ORDER_KEY} * 1000000000000 + round(amount * 1000)::HUGEINT)",
     ),
     _orders(
         "usual_gap_days",
@@ -245,12 +254,12 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     FeatureDefinition(
         "days_late_last_order",
         "Lateness of the customer's latest order as known at the cutoff: days past the promised day it "
-        "arrived, or, not arrived yet, days past the promise so far (0 if on time or not yet due).",
+        "arrived, or, not arrived yet, days past the promise so far (0 if on time or not yet due); of "
+        "orders placed at the same instant, the latest.",
         f"{DELIVERIES}+{ORDERS}",
         "orders",
-        "arg_max_null(CASE WHEN NOT has_delivery THEN NULL WHEN is_delivered THEN days_late"
-        " WHEN promised_at::DATE < t::DATE THEN date_diff('day', promised_at::DATE, t::DATE)"
-        " ELSE 0 END, {'at': ordered_at, 'id': order_id})",
+        f"arg_max_null({_LATENESS_NOW}, {_LATEST_ORDER_KEY}"
+        f" + coalesce(least({_LATENESS_NOW}, 999998) + 1, 0))",
         "the latest order has no delivery row (always so when the shop provides no deliveries)",
         reason=ReasonCode.LATE_DELIVERY,
     ),

@@ -26,7 +26,7 @@ def training_cutoffs(
     order day, down to the first day with `min_history_days` of orders behind it (ascending)."""
     if every_days < 1:
         raise ValueError(f"every_days must be >= 1, got {every_days}")
-    first = con.execute("SELECT date_trunc('day', min(ordered_at)) FROM orders").fetchone()[0]
+    first = con.execute("SELECT date_trunc('day', min(ordered_at)) FROM orders").fetchall()[0][0]
     last_day = last_order_day(con)
     if first is None or last_day is None:
         raise ValueError("cannot choose training cutoffs: the warehouse has no orders")

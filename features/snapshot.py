@@ -170,7 +170,7 @@ def build_snapshot(
 
 def last_order_day(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Midnight of the day of the latest order in the warehouse (the data may end mid-day)."""
-    latest = con.execute("SELECT date_trunc('day', max(ordered_at)) FROM orders").fetchone()[0]
+    latest = con.execute("SELECT date_trunc('day', max(ordered_at)) FROM orders").fetchall()[0][0]
     return None if latest is None else pd.Timestamp(latest).to_pydatetime()
 
 
