@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -37,6 +38,34 @@ def write_snapshot(snapshot: pd.DataFrame, path: Path) -> Path:
     }
     pq.write_table(table.replace_schema_metadata(metadata), path)
     return path
+
+
+def write_training_set(pieces: Iterable[pd.DataFrame], path: Path) -> tuple[Path, int]:
+    """Stream training-set pieces (from `features.snapshot.iter_training_set`) into one Parquet file,
+    holding one piece in memory at a time; return the path and the number of rows written."""
+    path = Path(path)
+    if path.suffix != ".parquet":
+        raise ValueError(
+            f"cannot stream a training set to {path}: expected a name ending in .parquet"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    try:
+        for piece in pieces:
+            table = pa.Table.from_pandas(piece, preserve_index=False)
+            if writer is None:
+                metadata = {
+                    **(table.schema.metadata or {}),
+                    CATALOGUE_VERSION_KEY: FEATURE_CATALOGUE_VERSION.encode(),
+                }
+                writer = pq.ParquetWriter(path, table.schema.with_metadata(metadata))
+            writer.write_table(table.cast(writer.schema))
+            rows += len(piece)
+    finally:
+        if writer is not None:
+            writer.close()
+    return path, rows
 
 
 def snapshot_catalogue_version(path: Path) -> str | None:

@@ -7,7 +7,7 @@ Pandas appears only at the edge (the result frame).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
@@ -191,6 +191,24 @@ def check_label_window(
         )
 
 
+def iter_training_set(
+    con: duckdb.DuckDBPyConnection,
+    cutoffs: Iterable[datetime | date],
+    horizon_days: int = 90,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    cutoffs_per_query: int = 1,
+) -> Iterator[pd.DataFrame]:
+    """The training set in pieces (one per query, in cutoff order), so a caller can stream it to disk:
+    every label window is checked before the first piece is computed."""
+    moments = sorted({as_cutoff(c) for c in cutoffs})
+    if not moments:
+        raise ValueError("a training set needs at least one cutoff")
+    check_label_window(con, moments, horizon_days)
+    for i in range(0, len(moments), cutoffs_per_query):
+        frame = _run(con, moments[i : i + cutoffs_per_query], lookback_days, horizon_days)
+        yield frame.rename(columns={"as_of": "cutoff"})
+
+
 def build_training_set(
     con: duckdb.DuckDBPyConnection,
     cutoffs: Iterable[datetime | date],
@@ -200,16 +218,8 @@ def build_training_set(
 ) -> pd.DataFrame:
     """Snapshots at every cutoff with `churned` = 1 when the customer placed no order in
     [cutoff, cutoff + horizon): columns customer_id, cutoff, churned, then FEATURE_NAMES."""
-    moments = sorted({as_cutoff(c) for c in cutoffs})
-    if not moments:
-        raise ValueError("build_training_set needs at least one cutoff")
-    check_label_window(con, moments, horizon_days)
-    frames = [
-        _run(con, moments[i : i + cutoffs_per_query], lookback_days, horizon_days)
-        for i in range(0, len(moments), cutoffs_per_query)
-    ]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return frame.rename(columns={"as_of": "cutoff"})
+    frames = list(iter_training_set(con, cutoffs, horizon_days, lookback_days, cutoffs_per_query))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def build_labels(
@@ -233,5 +243,6 @@ __all__ = [
     "build_training_set",
     "check_label_window",
     "features_sql",
+    "iter_training_set",
     "last_order_day",
 ]

@@ -65,3 +65,15 @@ def test_training_set_is_the_snapshots_plus_labels(con):
     # on 05-01: ann (orders 05-01 00:00 and 06-21 ahead), bob (04-11; next 10-15) and cat, whose
     # 2024-05-01 order is exactly 365 days back: the lookback [T - 365 days, T) includes its start
     assert at_may["churned"].to_dict() == {"ann": 0, "bob": 1, "cat": 1}
+
+
+def test_training_set_streams_to_parquet(con, tmp_path):
+    from features.io import snapshot_catalogue_version, write_training_set
+    from features.snapshot import iter_training_set
+
+    cutoffs = [date(2025, 5, 1), date(2025, 6, 1), AS_OF.date()]
+    path, rows = write_training_set(iter_training_set(con, cutoffs, 90), tmp_path / "train.parquet")
+    expected = build_training_set(con, cutoffs, horizon_days=90)
+    assert rows == len(expected)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), expected, check_dtype=False)
+    assert snapshot_catalogue_version(path) is not None
