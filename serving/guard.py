@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from serving.keys import KeyRing
+from serving.keys import ApiKey, KeyRing
 from serving.metrics import OUTCOME_OF_STATUS, SCORE_REQUESTS
 
 logger = logging.getLogger("churnguard.serving")
@@ -22,10 +22,11 @@ logger = logging.getLogger("churnguard.serving")
 # Paths anyone may call: probes, metrics, the OpenAPI document and UI, the agent page's shell (its
 # data comes from the queue API, which needs a key).
 OPEN_PATHS = frozenset(
-    {"/", "/healthz", "/livez", "/readyz", "/metrics", "/docs.json", "/schema.json"}
+    {"/", "/healthz", "/livez", "/readyz", "/metrics", "/docs.json", "/schema.json", "/agent"}
 )
-OPEN_PREFIXES = ("/static_content/", "/assets/", "/agent")
-ROLE_OF_PREFIX = (("/score", "score"), ("/queue", "outreach"), ("/api/queue", "outreach"))
+OPEN_PREFIXES = ("/static_content/", "/assets/")
+ROLE_OF_PREFIX = (("/score", "score"), ("/queue", "outreach"), ("/agent/rows", "outreach"))
+KEY_SCOPE = "churnguard.key"  # the authenticated ApiKey, for the routes behind the guard
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 Scope = dict[str, Any]
@@ -38,6 +39,7 @@ class Runtime:
     keyring: KeyRing
     readiness: Callable[[], dict]
     max_body_bytes: int
+    queue: Any = None  # serving.queue_api.QueueAccess: the outreach store, opened on first use
 
 
 def role_for(path: str) -> str | None:
@@ -112,7 +114,10 @@ class Guard:
         role = role_for(scope["path"])
         if role is not None:
             headers = dict(scope["headers"])
-            refusal = self._authorize(runtime.keyring, headers.get(b"authorization", b""), role)
+            key, refusal = self._authorize(
+                runtime.keyring, headers.get(b"authorization", b""), role
+            )
+            scope[KEY_SCOPE] = key
             if refusal is not None:
                 status, body = refusal
                 extra = {"www-authenticate": 'Bearer realm="churnguard"'} if status == 401 else {}
@@ -124,27 +129,36 @@ class Guard:
                 return
         await self.app(scope, receive, send)
 
-    def _authorize(self, keyring: KeyRing, header: bytes, role: str) -> tuple[int, dict] | None:
+    def _authorize(
+        self, keyring: KeyRing, header: bytes, role: str
+    ) -> tuple[ApiKey | None, tuple[int, dict] | None]:
         scheme, _, token = header.decode("latin-1").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            return 401, problem(
-                "missing API key: send the header 'Authorization: Bearer <key>'",
-                ["header", "authorization"],
-                "missing_key",
+            return None, (
+                401,
+                problem(
+                    "missing API key: send the header 'Authorization: Bearer <key>'",
+                    ["header", "authorization"],
+                    "missing_key",
+                ),
             )
         key = keyring.authenticate(token)
         if key is None:
-            return 401, problem(
-                "unknown or revoked API key", ["header", "authorization"], "invalid_key"
+            return None, (
+                401,
+                problem("unknown or revoked API key", ["header", "authorization"], "invalid_key"),
             )
         if role and not key.allows(role):
-            return 403, problem(
-                f"key {key.name!r} has roles {list(key.roles)}; this endpoint needs role {role!r}",
-                ["header", "authorization"],
-                "missing_role",
+            return key, (
+                403,
+                problem(
+                    f"key {key.name!r} has roles {list(key.roles)}; this endpoint needs role {role!r}",
+                    ["header", "authorization"],
+                    "missing_role",
+                ),
             )
-        return None
+        return key, None
 
     async def _bounded_body(self, limit: int, scope: Scope, receive: Callable, send: Callable):
         """Read the body up to the limit (413 beyond it) and replay it to the app."""

@@ -19,6 +19,7 @@ from serving.config import get_serving_settings
 from serving.guard import Guard, Runtime
 from serving.keys import KeyRing
 from serving.metrics import CUSTOMERS_SCORED, RELOADS
+from serving.queue_api import QueueAccess, build_queue_app
 from serving.schemas import CustomerToScore, ScoreRequest, ScoreResponse
 from serving.scoring import RequestProblem, score_customers
 from serving.state import Reloader, ServingState, readiness
@@ -54,7 +55,8 @@ def _runtime() -> Runtime | None:
 
 @bentoml.service(name="churnguard", workers=1, traffic={"timeout": 30})
 class ChurnService:
-    """Churn risk for CRM systems: POST /score, with reasons; /healthz, /readyz, /metrics."""
+    """Churn risk for CRM systems: POST /score, with reasons; /healthz, /readyz, /metrics; the
+    outreach queues under /queue and the agents' page at /agent."""
 
     def __init__(self) -> None:
         settings = get_settings()
@@ -74,6 +76,7 @@ class ChurnService:
             keyring=KeyRing(settings.api_keys_path, self.serving.api_keys),
             readiness=lambda: readiness(state),
             max_body_bytes=self.serving.max_request_bytes,
+            queue=QueueAccess(settings.queue_database_url),
         )
         self.state.refresh()
         self.reloader = Reloader(self.state, self.serving.reload_interval_seconds)
@@ -82,7 +85,9 @@ class ChurnService:
     @bentoml.on_shutdown
     def stop_reloading(self) -> None:
         self.reloader.stop()
-        _RUNTIME.pop("current", None)
+        runtime = _RUNTIME.pop("current", None)
+        if runtime is not None:
+            runtime.queue.close()
 
     @bentoml.api(route="/score", input_spec=ScoreRequest)
     async def score(self, customers: list[CustomerToScore], reasons: bool = True) -> ScoreResponse:
@@ -109,4 +114,17 @@ class ChurnService:
         return response
 
 
+def _queue() -> QueueAccess | None:
+    runtime = _runtime()
+    return runtime.queue if runtime is not None else None
+
+
+def _teams() -> list[str]:
+    from outreach.playbooks import load_playbooks
+
+    return sorted(load_playbooks().teams)
+
+
 ChurnService.add_asgi_middleware(Guard, runtime=_runtime)
+# Queue endpoints (role outreach) and the agents' page, on the same port as /score.
+ChurnService.mount_asgi_app(build_queue_app(_queue, _teams), path="/", name="outreach")

@@ -205,3 +205,38 @@ def api(serving_home: Path, asgi_app):
     outreach_key, _ = create_key(path, "agents", "outreach")
     with TestClient(asgi_app, raise_server_exceptions=False) as client:
         yield Api(client, score_key, outreach_key)
+
+
+@pytest.fixture()
+def queued_team(serving_home: Path, loaded, serving_world: ServingWorld) -> str:
+    """Today's outreach queues built from the champion's scores; returns the team with most items."""
+    from datetime import date as day
+
+    import pandas as pd
+
+    from churnguard.settings import get_settings
+    from outreach.daily import build_daily_queues
+    from outreach.store import open_store
+    from serving.schemas import CustomerToScore
+    from serving.scoring import score_customers
+
+    ids = list(serving_world.customer_ids)
+    response, _ = score_customers([CustomerToScore(customer_id=i) for i in ids], loaded)
+    snapshot = serving_world.snapshot_frame.set_index("customer_id").loc[ids]
+    scored = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "churn_probability": [r.churn_probability for r in response.results],
+            "reasons": [[reason.model_dump() for reason in r.reasons] for r in response.results],
+            "orders_365d": snapshot["orders_365d"].fillna(0).to_numpy(),
+            "avg_order_value": snapshot["avg_order_value"].fillna(0).to_numpy(),
+            "tenure_days": snapshot["days_since_first_order"].fillna(0).to_numpy(),
+        }
+    )
+    store = open_store(get_settings().queue_database_url)
+    try:
+        report = build_daily_queues(store, scored, None, day.today(), model_version="1")
+    finally:
+        store.close()
+    assert report.queued > 0, report
+    return max(report.queued_by_team, key=report.queued_by_team.get)

@@ -1,0 +1,179 @@
+"""Outreach queues over HTTP (role `outreach`) and the agents' page, mounted on the scoring service.
+
+The store does the work (`outreach.store.OutreachStore`: atomic claims, the item state machine);
+this module maps HTTP to it. The agent is the name typed on the page, or else the API key's name.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field
+
+from outreach.records import IllegalTransition, ItemState, OutreachError, QueueItem
+from outreach.store import OutreachStore, open_store
+from serving.guard import KEY_SCOPE
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_CLAIM = 50
+
+
+class QueueAccess:
+    """Opens the queue database on first use (migrating it), not at service start."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._store: OutreachStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> OutreachStore:
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.url)
+            return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(1, ge=1, le=MAX_CLAIM, description=f"How many items to claim (1-{MAX_CLAIM}).")
+    agent: str | None = Field(
+        None, min_length=1, max_length=80, description="Who claims; default the API key's name."
+    )
+    queue_date: date | None = Field(
+        None, description="Only items of this date; default every open date, oldest first."
+    )
+
+
+class OutcomeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["contacted", "resolved", "no_answer", "declined", "queued"] = Field(
+        description="The item's next state: contacted, then resolved | no_answer | declined; "
+        "queued hands a claimed item back."
+    )
+    agent: str | None = Field(None, min_length=1, max_length=80)
+    notes: str | None = Field(None, max_length=2000)
+
+
+class QueueItems(BaseModel):
+    items: list[QueueItem]
+
+
+def _agent(request: Request, given: str | None) -> str:
+    key = request.scope.get(KEY_SCOPE)
+    return given or (key.name if key is not None else "unknown")
+
+
+def _items(store: OutreachStore, team: str, queue_date: date, state: str | None) -> list[QueueItem]:
+    frame = store.items(queue_date, team=team, state=state)
+    frame = frame.astype(object).where(frame.notna(), None)  # SQL NULL, not NaN
+    return [QueueItem.model_validate(row) for row in frame.to_dict(orient="records")]
+
+
+def _refusal(error: OutreachError) -> HTTPException:
+    if isinstance(error, IllegalTransition):
+        return HTTPException(409, str(error))
+    if str(error).startswith("no queue item"):
+        return HTTPException(404, str(error))
+    if "claimed by" in str(error):
+        return HTTPException(409, str(error))
+    return HTTPException(400, str(error))
+
+
+def build_queue_app(
+    access: Callable[[], QueueAccess | None], teams: Callable[[], list[str]]
+) -> FastAPI:
+    """The /queue API and the /agent page as one ASGI app (mounted at the root of the service)."""
+    app = FastAPI(
+        title="churnguard outreach queues", docs_url=None, redoc_url=None, openapi_url=None
+    )
+    pages = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+    def store() -> OutreachStore:
+        current = access()
+        if current is None:
+            raise HTTPException(503, "the service is starting")
+        return current.store
+
+    @app.get("/queue/{team}", response_model=QueueItems)
+    def list_queue(
+        team: str,
+        queue_date: date = Query(default_factory=date.today, alias="date"),
+        state: str | None = Query(None),
+    ) -> QueueItems:
+        """A team's queue for a date (default today), by priority; optionally one state's items."""
+        if state is not None and state not in {s.value for s in ItemState}:
+            raise HTTPException(
+                400, f"state {state!r} is unknown; expected one of {[s.value for s in ItemState]}"
+            )
+        return QueueItems(items=_items(store(), team, queue_date, state))
+
+    @app.post("/queue/{team}/claim", response_model=QueueItems)
+    def claim(team: str, body: ClaimRequest, request: Request) -> QueueItems:
+        """Claim the next n queued items of a team, atomically: two agents never get the same one."""
+        try:
+            items = store().claim(team, body.n, _agent(request, body.agent), body.queue_date)
+        except OutreachError as error:
+            raise _refusal(error) from error
+        return QueueItems(items=items)
+
+    @app.post("/queue/items/{item_id}/outcome", response_model=QueueItem)
+    def outcome(item_id: int, body: OutcomeRequest, request: Request) -> QueueItem:
+        """Record what happened to an item (contacted, then resolved / no_answer / declined)."""
+        try:
+            return store().transition(item_id, body.state, _agent(request, body.agent), body.notes)
+        except OutreachError as error:
+            raise _refusal(error) from error
+
+    @app.get("/queue/{team}/export.csv", response_class=PlainTextResponse)
+    def export(
+        team: str, queue_date: date = Query(default_factory=date.today, alias="date")
+    ) -> PlainTextResponse:
+        """A team's items of a date as CSV."""
+        from outreach.exports import items_csv
+
+        text = items_csv(_items(store(), team, queue_date, None))
+        filename = f"queue_{team}_{queue_date.isoformat()}.csv"
+        return PlainTextResponse(
+            text,
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @app.get("/agent", response_class=HTMLResponse)
+    def agent_page(
+        team: str | None = None, queue_date: date = Query(default_factory=date.today, alias="date")
+    ) -> HTMLResponse:
+        """The agents' page: the shell; its rows come from /agent/rows with the agent's key."""
+        known = teams()
+        html = pages.get_template("agent.html").render(
+            teams=known, team=team or (known[0] if known else ""), queue_date=queue_date.isoformat()
+        )
+        return HTMLResponse(html)
+
+    @app.get("/agent/rows", response_class=HTMLResponse)
+    def agent_rows(
+        team: str,
+        request: Request,
+        queue_date: date = Query(default_factory=date.today, alias="date"),
+    ) -> HTMLResponse:
+        """The queue's rows, rendered on the server (needs a key with role outreach)."""
+        if request.scope.get(KEY_SCOPE) is None:
+            raise HTTPException(401, "send the header 'Authorization: Bearer <key>'")
+        items = _items(store(), team, queue_date, None)
+        return HTMLResponse(pages.get_template("rows.html").render(items=items))
+
+    return app
