@@ -1,0 +1,94 @@
+"""The agents' page in a real browser: load today's queue, claim, record an outcome with clicks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is absent (Debian package `chromium`)"
+    if os.environ.get("CHURNGUARD_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + "; CHURNGUARD_REQUIRE_SERVICES=1 makes it mandatory")
+    pytest.skip(message)
+
+
+@pytest.fixture()
+def live_url(serving_home, asgi_app):
+    """The service's ASGI app behind uvicorn on a free loopback port, in a thread."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_agent_claims_and_records_an_outcome(live_url, queued_team, serving_home):
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    from churnguard.settings import get_settings
+    from outreach.store import open_store
+    from serving.keys import create_key
+
+    key, _ = create_key(get_settings().api_keys_path, "agent-ann", "outreach")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto(f"{live_url}/agent?team={queued_team}")
+            page.fill("#key", key)
+            page.fill("#agent", "ann")
+            page.click("#load")
+            rows = page.locator("#rows tr[data-item]")
+            expect(rows.first).to_be_visible()
+            page.click("#claim")
+            contacted = page.locator("button[data-state=contacted]").first
+            expect(contacted).to_be_visible()
+            item_id = int(contacted.get_attribute("data-item"))
+            contacted.click()
+            resolved = page.locator(f"button[data-item='{item_id}'][data-state=resolved]")
+            expect(resolved).to_be_visible()
+            resolved.click()
+            expect(page.locator(f"tr[data-item='{item_id}'] .state")).to_have_text("resolved")
+            assert page.locator("#message").inner_text() == ""
+        finally:
+            browser.close()
+    store = open_store(get_settings().queue_database_url)
+    try:
+        item = store.item(item_id)
+    finally:
+        store.close()
+    assert (item.state.value, item.claimed_by, item.outcome_by) == ("resolved", "ann", "ann")
