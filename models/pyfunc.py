@@ -164,7 +164,9 @@ def _artifact_uri(client: mlflow.MlflowClient, version: ModelVersion) -> str:
     """Where a version's files are, without going through the global registry URI: MLflow 3 records
     the logged model (`models:/m-...`) as the source; its artifact location is a plain URI."""
     source = version.source or ""
-    model_id = version.model_id or (source.removeprefix("models:/") if source.startswith("models:/m-") else None)
+    model_id = version.model_id or (
+        source.removeprefix("models:/") if source.startswith("models:/m-") else None
+    )
     if model_id:
         return client.get_logged_model(model_id).artifact_location
     return source

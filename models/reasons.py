@@ -244,7 +244,9 @@ RULES: tuple[ReasonRule, ...] = (
         "days_late_last_order",
         R.LATE_DELIVERY,
         _at_least("days_late_last_order", 1),
-        lambda v: f"latest order {_days(v['days_late_last_order'])} behind its promised delivery day",
+        lambda v: (
+            f"latest order {_days(v['days_late_last_order'])} behind its promised delivery day"
+        ),
     ),
     ReasonRule(
         "days_since_last_late_delivery",

@@ -15,7 +15,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from models.calibration import Calibrator
+from models.calibration import Calibrator, sigmoid
+from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, BGNBDPrior
 from models.reasons import REASON_CATALOGUE_VERSION, Reason, fact_of, reason_for
 
 BOOSTER_FILE = "booster.txt"
@@ -45,8 +46,18 @@ class ChurnScorer:
         np.ndarray
     )  # calibrated scores of the reference population at REFERENCE_GRID
     band_thresholds: dict[str, float]  # lowest probability of "high" and of "medium"
+    prior: BGNBDPrior | None = None  # the trees boost from BG/NBD's log-odds when set
     reason_catalogue_version: str = REASON_CATALOGUE_VERSION
     metadata: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._prior_index: tuple[int, int, int] | None = None
+        if self.prior is not None:
+            missing = [f for f in PRIOR_FEATURES if f not in self.feature_names]
+            if missing:
+                raise FeatureSchemaError(f"the BG/NBD prior needs features {missing}")
+            r, t, o = (self.feature_names.index(f) for f in PRIOR_FEATURES)
+            self._prior_index = (r, t, o)
 
     # --- building -------------------------------------------------------------------------------
 
@@ -61,6 +72,7 @@ class ChurnScorer:
         reference_scores: np.ndarray,
         band_percentiles: dict[str, float] | None = None,
         metadata: dict[str, object] | None = None,
+        prior: BGNBDPrior | None = None,
     ) -> ChurnScorer:
         """Fix percentiles and risk bands from the calibrated scores of a reference population."""
         reference_scores = np.asarray(reference_scores, dtype=np.float64)
@@ -81,6 +93,7 @@ class ChurnScorer:
             horizon_days=int(horizon_days),
             reference_quantiles=quantiles,
             band_thresholds=thresholds,
+            prior=prior,
             metadata=dict(metadata or {}),
         )
 
@@ -111,10 +124,17 @@ class ChurnScorer:
     def _threads(rows: int) -> int:
         return 1 if rows <= SINGLE_THREAD_MAX_ROWS else 0
 
+    def prior_margin(self, X: np.ndarray) -> np.ndarray | float:
+        """The BG/NBD log-odds the trees start from (0 without a prior)."""
+        if self.prior is None or self._prior_index is None:
+            return 0.0
+        return self.prior.margin(X, self._prior_index)
+
     def predict_raw(self, X: np.ndarray) -> np.ndarray:
-        """The booster's uncalibrated probability."""
+        """The uncalibrated probability: sigmoid(BG/NBD prior + trees)."""
         X = self._check(X)
-        return self.booster.predict(X, num_threads=self._threads(len(X)))
+        trees = self.booster.predict(X, raw_score=True, num_threads=self._threads(len(X)))
+        return sigmoid(trees + self.prior_margin(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated P(no order within horizon_days) per row of X (columns in `feature_names` order)."""
@@ -136,9 +156,17 @@ class ChurnScorer:
         )
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
-        """TreeSHAP contributions in log-odds: (rows, features + 1), the last column the base value."""
+        """Log-odds contributions (rows, features + 1; the last column the base value): TreeSHAP for
+        the trees, plus the BG/NBD prior's departure from a typical customer's, credited to
+        days_since_last_order and orders_total by exact two-player Shapley values."""
         X = self._check(X)
-        return self.booster.predict(X, pred_contrib=True, num_threads=self._threads(len(X)))
+        contrib = self.booster.predict(X, pred_contrib=True, num_threads=self._threads(len(X)))
+        if self.prior is not None and self._prior_index is not None:
+            phi_recency, phi_orders = self.prior.attribution(X, self._prior_index)
+            contrib[:, self.feature_names.index(RECENCY)] += phi_recency
+            contrib[:, self.feature_names.index(FREQUENCY)] += phi_orders
+            contrib[:, -1] += self.prior_margin(X) - phi_recency - phi_orders
+        return contrib
 
     def explain(
         self, X: np.ndarray, top_k: int = 3, contributions: np.ndarray | None = None
@@ -200,6 +228,7 @@ class ChurnScorer:
             "horizon_days": self.horizon_days,
             "reference_quantiles": self.reference_quantiles.tolist(),
             "band_thresholds": self.band_thresholds,
+            "prior": None if self.prior is None else self.prior.to_dict(),
             "reason_catalogue_version": self.reason_catalogue_version,
             "metadata": self.metadata,
         }
@@ -224,6 +253,9 @@ class ChurnScorer:
             horizon_days=int(description["horizon_days"]),
             reference_quantiles=np.asarray(description["reference_quantiles"], dtype=np.float64),
             band_thresholds={k: float(v) for k, v in description["band_thresholds"].items()},
+            prior=None
+            if description.get("prior") is None
+            else BGNBDPrior.from_dict(description["prior"]),
             reason_catalogue_version=description["reason_catalogue_version"],
             metadata=description.get("metadata", {}),
         )

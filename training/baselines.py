@@ -19,7 +19,7 @@ with P(alive | x, t_x, T) = 1 / (1 + [x > 0] a / (b + x - 1) * ((alpha + T) / (a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
@@ -28,18 +28,10 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln
 
+__all__ = ["BGNBDParams", "bgnbd_p_alive", "bgnbd_p_no_purchase", "fit_bgnbd"]
+
 from churnguard.names import ORDERS
-
-
-@dataclass(frozen=True)
-class BGNBDParams:
-    r: float
-    alpha: float
-    a: float
-    b: float
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+from models.prior import BGNBDParams, p_alive, p_no_purchase
 
 
 def _aggregate(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -96,26 +88,8 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float = 
     return BGNBDParams(*(float(v) for v in np.exp(result.x)))
 
 
-def bgnbd_p_alive(params: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    x = np.asarray(x, dtype=np.float64)
-    log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    with np.errstate(divide="ignore", over="ignore"):
-        odds_dead = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * np.exp(log_ratio), 0.0)
-    return 1.0 / (1.0 + odds_dead)
-
-
-def bgnbd_p_no_purchase(
-    params: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, horizon_days: float
-) -> np.ndarray:
-    """P(no purchase in (T, T + horizon]) per customer (closed form, see the module docstring)."""
-    x = np.asarray(x, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
-    alive = bgnbd_p_alive(params, x, t_x, T)
-    none_if_alive = np.exp(
-        (params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + T + horizon_days))
-    )
-    return 1.0 - alive + alive * none_if_alive
+bgnbd_p_alive = p_alive
+bgnbd_p_no_purchase = p_no_purchase
 
 
 def bgnbd_expected_purchases(

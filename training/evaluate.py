@@ -46,7 +46,15 @@ class HeldOutReport:
         rows = {"model": self.model, "recency": self.recency, "bgnbd": self.bgnbd}
         if self.orders_only is not None:
             rows["model_orders_only"] = self.orders_only
-        keys = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "precision_top5", "precision_top10")
+        keys = (
+            "roc_auc",
+            "pr_auc",
+            "log_loss",
+            "brier",
+            "ece",
+            "precision_top5",
+            "precision_top10",
+        )
         return pd.DataFrame({name: {k: getattr(e, k) for k in keys} for name, e in rows.items()}).T
 
 
@@ -98,7 +106,9 @@ def plot_gains_and_lift(report: HeldOutReport, path: Path) -> Path:
     gains.set(xlabel="share of customers contacted (by risk)", ylabel="share of churners reached")
     gains.set_title("Cumulative gains, held-out cutoff")
     lift.axhline(1.0, color="k", lw=0.8, ls="--")
-    lift.set(xlabel="risk decile (1 = highest)", ylabel="churn rate / base rate", title="Lift per decile")
+    lift.set(
+        xlabel="risk decile (1 = highest)", ylabel="churn rate / base rate", title="Lift per decile"
+    )
     gains.legend()
     lift.legend()
     fig.tight_layout()

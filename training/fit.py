@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from models.calibration import sigmoid
+from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, TENURE, BGNBDPrior, rfm_from_features
 from models.scorer import ChurnScorer
-from training.calibration import fit_calibrator
+from training.baselines import fit_bgnbd
+from training.calibration import fit_calibrator, fit_platt
+
+log = logging.getLogger(__name__)
 
 # Domain knowledge the data is too small to learn reliably: one more bad experience, or a longer
 # silence, never makes a customer *less* likely to leave. Only these directions are imposed.
@@ -18,6 +24,9 @@ MONOTONE_INCREASING: tuple[str, ...] = (
     "days_since_last_order",
     "late_deliveries_90d",
     "late_deliveries_365d",
+    "max_days_late_90d",
+    "max_days_late_365d",
+    "days_late_last_order",
     "failed_deliveries_90d",
     "failed_deliveries_365d",
     "open_overdue_orders",
@@ -27,6 +36,7 @@ MONOTONE_INCREASING: tuple[str, ...] = (
     "support_tickets_90d",
 )
 MONOTONE_DECREASING: tuple[str, ...] = (
+    "days_since_last_late_delivery",
     "last_rating",
     "worst_rating_90d",
     "mean_rating_365d",
@@ -49,6 +59,7 @@ class FitConfig:
     early_stopping_rounds: int = 30
     calibration: str = "auto"
     monotone: bool = True
+    bgnbd_prior: bool = True  # boost from BG/NBD's log-odds (see models.prior)
     seed: int = 0
     # One thread by default: on a shared or small machine OpenMP's spinning threads made fits ~10x
     # slower (measured on 2 busy cores); raise it on a dedicated many-core box.
@@ -97,8 +108,11 @@ def fit_booster(
     feature_names: Sequence[str],
     config: FitConfig,
     label: str = "churned",
+    init_fit: np.ndarray | None = None,
+    init_valid: np.ndarray | None = None,
 ) -> FitResult:
-    """LightGBM on `fit`, early-stopped on `valid` (binary log loss)."""
+    """LightGBM on `fit`, early-stopped on `valid` (binary log loss), optionally boosting from a
+    per-row starting log-odds (`init_fit`, `init_valid`)."""
     names = list(feature_names)
     if len(fit) == 0 or len(valid) == 0:
         raise ValueError(f"cannot fit: {len(fit)} fit rows and {len(valid)} validation rows")
@@ -107,8 +121,8 @@ def fit_booster(
     y_fit = fit[label].to_numpy()
     y_valid = valid[label].to_numpy()
     params = _lgb_params(config, len(fit), names)
-    train_set = lgb.Dataset(X_fit, y_fit, feature_name=names, free_raw_data=True)
-    valid_set = lgb.Dataset(X_valid, y_valid, reference=train_set)
+    train_set = lgb.Dataset(X_fit, y_fit, feature_name=names, init_score=init_fit)
+    valid_set = lgb.Dataset(X_valid, y_valid, reference=train_set, init_score=init_valid)
     callbacks = []
     stops = 0 < y_valid.mean() < 1  # one-class validation: nothing to stop on
     if stops:
@@ -120,11 +134,70 @@ def fit_booster(
         valid_sets=[valid_set],
         callbacks=callbacks,
     )
-    best = booster.best_iteration if stops and booster.best_iteration > 0 else booster.current_iteration()
+    best = (
+        booster.best_iteration
+        if stops and booster.best_iteration > 0
+        else booster.current_iteration()
+    )
     # keep only the trees used: smaller files and faster TreeSHAP
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    valid_raw = booster.predict(X_valid)
+    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=max(best, 1)))
+    margin = booster.predict(X_valid, raw_score=True, num_threads=config.num_threads)
+    valid_raw = sigmoid(margin + (0.0 if init_valid is None else init_valid))
     return FitResult(booster=booster, best_iteration=int(best), valid_raw=valid_raw)
+
+
+def _fit_prior(frame: pd.DataFrame, horizon_days: int) -> BGNBDPrior:
+    x, t_x, T = rfm_from_features(frame[RECENCY], frame[TENURE], frame[FREQUENCY])
+    params = fit_bgnbd(x, t_x, T)
+    return BGNBDPrior(
+        params=params,
+        horizon_days=horizon_days,
+        reference_recency=float(np.nanmedian(frame[RECENCY])),
+        reference_orders=float(np.nanmedian(frame[FREQUENCY])),
+    )
+
+
+def _prior_margins(frame: pd.DataFrame, horizon_days: int, names: list[str]) -> np.ndarray:
+    """BG/NBD log-odds per row, its parameters fitted on each cutoff's own customers (as the
+    artifact's are fitted on the latest cutoff's): no label is used."""
+    margins = np.empty(len(frame))
+    index = tuple(names.index(f) for f in PRIOR_FEATURES)
+    X = frame[names].to_numpy(np.float64)
+    for _, rows in frame.groupby("cutoff").indices.items():
+        prior = _fit_prior(frame.iloc[rows], horizon_days)
+        margins[rows] = prior.margin(X[rows], index)
+    return margins
+
+
+def _priors(
+    fit: pd.DataFrame,
+    valid: pd.DataFrame,
+    reference: pd.DataFrame,
+    names: list[str],
+    horizon_days: int,
+    config: FitConfig,
+) -> tuple[BGNBDPrior | None, np.ndarray | None, np.ndarray | None]:
+    if not config.bgnbd_prior or not all(f in names for f in PRIOR_FEATURES):
+        return None, None, None
+    try:
+        prior = _fit_prior(reference, horizon_days)
+        init_fit = _prior_margins(fit, horizon_days, names)
+        init_valid = _prior_margins(valid, horizon_days, names)
+    except (ValueError, RuntimeError) as error:
+        log.warning("BG/NBD prior not used (%s); the trees start from the base rate", error)
+        return None, None, None
+    if not (np.all(np.isfinite(init_fit)) and np.all(np.isfinite(init_valid))):
+        log.warning("BG/NBD prior gave non-finite log-odds; the trees start from the base rate")
+        return None, None, None
+    # Rescale the prior's log-odds on the fit rows: the first trees would otherwise be spent on the
+    # base rate, and early stopping on log loss would keep their noise in the ranking.
+    platt = fit_platt(sigmoid(init_fit), fit["churned"].to_numpy())
+    prior = replace(prior, slope=platt.slope, intercept=platt.intercept)
+    return (
+        prior,
+        platt.slope * init_fit + platt.intercept,
+        platt.slope * init_valid + platt.intercept,
+    )
 
 
 def fit_scorer(
@@ -137,19 +210,37 @@ def fit_scorer(
     config: FitConfig | None = None,
     metadata: dict[str, object] | None = None,
 ) -> tuple[ChurnScorer, FitResult]:
-    """Booster + calibrator (fitted on the validation slice) + percentiles and bands from `reference`
-    (the customers at the latest cutoff: the population the scores will be read against)."""
+    """Booster (boosting from the BG/NBD prior) + calibrator (fitted on the validation slice) +
+    percentiles, bands and the prior's parameters from `reference` (the customers at the latest
+    cutoff: the population the scores will be read against; its labels are never used)."""
     config = config or FitConfig()
-    result = fit_booster(fit, valid, feature_names, config)
+    names = list(feature_names)
+    prior, init_fit, init_valid = _priors(fit, valid, reference, names, horizon_days, config)
+    result = fit_booster(fit, valid, names, config, init_fit=init_fit, init_valid=init_valid)
     calibrator = fit_calibrator(result.valid_raw, valid["churned"].to_numpy(), config.calibration)
-    raw_reference = result.booster.predict(reference[list(feature_names)].to_numpy(np.float64))
+    scorer = ChurnScorer(
+        booster=result.booster,
+        calibrator=calibrator,
+        feature_names=tuple(names),
+        feature_schema_version=feature_schema_version,
+        horizon_days=horizon_days,
+        reference_quantiles=np.zeros(1),
+        band_thresholds={},
+        prior=prior,
+    )
+    raw_reference = scorer.predict_raw(scorer.matrix(reference))
     scorer = ChurnScorer.from_reference(
         booster=result.booster,
         calibrator=calibrator,
-        feature_names=feature_names,
+        feature_names=names,
         feature_schema_version=feature_schema_version,
         horizon_days=horizon_days,
         reference_scores=calibrator.apply(raw_reference),
-        metadata={"best_iteration": result.best_iteration, **(metadata or {})},
+        metadata={
+            "best_iteration": result.best_iteration,
+            "bgnbd_prior": prior is not None,
+            **(metadata or {}),
+        },
+        prior=prior,
     )
     return scorer, result

@@ -75,7 +75,7 @@ class GateDecision:
 def decide(
     candidate: Mapping[str, float],
     champion: Mapping[str, float] | None,
-    tolerance: GateTolerance = GateTolerance(),  # noqa: B008 - frozen dataclass
+    tolerance: GateTolerance = GateTolerance(),
 ) -> GateDecision:
     """`candidate`: roc_auc, log_loss, baseline_recency_roc_auc, baseline_bgnbd_roc_auc on its
     held-out set; `champion`: roc_auc and log_loss of the champion re-scored on that same set."""
@@ -164,7 +164,7 @@ def gate_candidate(
     client: MlflowClient,
     candidate: ModelVersion,
     settings: Settings,
-    tolerance: GateTolerance = GateTolerance(),  # noqa: B008
+    tolerance: GateTolerance = GateTolerance(),
 ) -> GateDecision:
     """Re-score candidate and champion on the candidate's held-out set and apply `decide`."""
     run = client.get_run(candidate.run_id)
@@ -212,7 +212,7 @@ def promote(
     client: MlflowClient,
     settings: Settings,
     reference: str | None = None,
-    tolerance: GateTolerance = GateTolerance(),  # noqa: B008
+    tolerance: GateTolerance = GateTolerance(),
 ) -> PromotionResult:
     """Move `champion` to the candidate if it passes the gate; record the decision on the version."""
     candidate = resolve_candidate(client, reference)

@@ -79,7 +79,9 @@ def _as_datetime(day: date) -> datetime:
 def _check_learnable(fit: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame) -> None:
     for name, part in (("fit", fit), ("validation", valid), ("held-out", test)):
         if len(part) == 0:
-            raise TrainingDataError(f"the {name} slice is empty: too few active customers to train on")
+            raise TrainingDataError(
+                f"the {name} slice is empty: too few active customers to train on"
+            )
     rate = fit["churned"].mean()
     if rate in (0.0, 1.0):
         what = "churned" if rate == 1.0 else "ordered again"
@@ -120,9 +122,7 @@ def train(
             cutoffs = training_cutoffs(con, horizon_days, every_days=CUTOFF_EVERY_DAYS)
         except ValueError as error:
             raise TrainingDataError(str(error)) from error
-        frame = build_training_set(
-            con, cutoffs, horizon_days, lookback_days=settings.lookback_days
-        )
+        frame = build_training_set(con, cutoffs, horizon_days, lookback_days=settings.lookback_days)
         split = plan_split(cutoffs, horizon_days)
         summary = purchase_summary(con, _as_datetime(split.test_cutoff))
         tables = table_fingerprints(con)
@@ -225,12 +225,18 @@ def train(
         )
         metrics = {k: v for k, v in report.metrics().items() if np.isfinite(v)}
         metrics.update(
-            {"build_seconds": build_seconds, "fit_seconds": fit_seconds, "fit_churn_rate": fit["churned"].mean()}
+            {
+                "build_seconds": build_seconds,
+                "fit_seconds": fit_seconds,
+                "fit_churn_rate": fit["churned"].mean(),
+            }
         )
         mlflow.log_metrics(metrics)
         for row in report.model.deciles.itertuples():
             mlflow.log_metric("heldout_lift_by_decile", float(row.lift), step=int(row.decile))
-            mlflow.log_metric("heldout_churn_rate_by_decile", float(row.churn_rate), step=int(row.decile))
+            mlflow.log_metric(
+                "heldout_churn_rate_by_decile", float(row.churn_rate), step=int(row.decile)
+            )
 
         (folder / "warehouse_fingerprint.json").write_text(json.dumps(tables, indent=1))
         report.comparison().to_csv(folder / "comparison.csv")
@@ -261,4 +267,6 @@ def train(
     promotion = None
     if promote_after or current_champion(client) is None:
         promotion = promote(client, settings, version)
-    return TrainResult(run_id=run_id, version=version, split=split, report=report, promotion=promotion)
+    return TrainResult(
+        run_id=run_id, version=version, split=split, report=report, promotion=promotion
+    )

@@ -57,7 +57,9 @@ def test_evaluate_reports_every_metric():
     p = rng.uniform(size=2000)
     y = (rng.uniform(size=2000) < p).astype(int)
     result = evaluate(y, p)
-    assert result.roc_auc == pytest.approx(5 / 6, abs=0.03)  # uniform p, y ~ Bernoulli(p): AUC = 5/6
+    assert result.roc_auc == pytest.approx(
+        5 / 6, abs=0.03
+    )  # uniform p, y ~ Bernoulli(p): AUC = 5/6
     assert result.ece < 0.05
     assert set(result.metrics("heldout")) >= {
         "heldout_roc_auc",
