@@ -130,7 +130,13 @@ CONTRACT: dict[str, TableContract] = {
         columns=(
             Column("feedback_id", "string", "Unique id of the feedback."),
             Column("customer_id", "string", "Who gave it."),
-            Column("order_id", "string", "The order it is about, if any.", required=False, nullable=True),
+            Column(
+                "order_id",
+                "string",
+                "The order it is about, if any.",
+                required=False,
+                nullable=True,
+            ),
             Column("created_at", "timestamp", "When it was given."),
             Column(
                 "channel",
@@ -141,7 +147,13 @@ CONTRACT: dict[str, TableContract] = {
                 allowed=FEEDBACK_CHANNELS,
             ),
             Column(
-                "rating", "integer", "Stars, 1 to 5.", required=False, nullable=True, minimum=1, maximum=5
+                "rating",
+                "integer",
+                "Stars, 1 to 5.",
+                required=False,
+                nullable=True,
+                minimum=1,
+                maximum=5,
             ),
             Column("text", "string", "Free text (English).", required=False, nullable=True),
         ),
