@@ -19,6 +19,23 @@ app = typer.Typer(
 console = Console()
 
 
+@app.callback()
+def main(
+    log_level: str = typer.Option(
+        None, "--log-level", help="Log level (default CHURNGUARD_LOG_LEVEL)."
+    ),
+) -> None:
+    """Set up logging once per command; MLflow's download progress bars are noise in a CLI."""
+    import logging
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.basicConfig(
+        level=(log_level or get_settings().log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
 @app.command("config")
 def config_command() -> None:
     """Print every setting, its environment variable, its current value and what it is for."""
@@ -294,7 +311,9 @@ def report_command(
 
 @app.command("ingest")
 def ingest_command(
-    data_dir: Path = typer.Argument(..., help="Folder with orders.csv|parquet and optional tables."),
+    data_dir: Path = typer.Argument(
+        ..., help="Folder with orders.csv|parquet and optional tables."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Validate DATA_DIR against the input contract, load good rows, quarantine bad ones, report."""
@@ -432,7 +451,9 @@ def train_command(
     horizon_days: int = typer.Option(
         None, "--horizon-days", min=7, max=730, help="Churn = no order within this many days."
     ),
-    experiment: str = typer.Option(None, "--experiment", help="MLflow experiment (default settings)."),
+    experiment: str = typer.Option(
+        None, "--experiment", help="MLflow experiment (default settings)."
+    ),
     promote: bool = typer.Option(
         False, "--promote", help="Move the champion alias to this model if it passes the gate."
     ),
@@ -495,3 +516,42 @@ def score_command(
 
 
 # --- end of training section -------------------------------------------------------------------
+
+
+# --- the daily job and the demo (churnguard/daily.py, churnguard/demo.py) ----------------------
+
+
+@app.command("daily")
+def daily_command(
+    as_of: str = typer.Option(
+        None,
+        "--as-of",
+        help="Day to score and queue (ISO; default today, or the day after the data ends).",
+    ),
+    model: str = typer.Option(
+        None, "--model", help="Registry URI (default models:/churnguard@champion)."
+    ),
+) -> None:
+    """Refresh features, score every active customer, publish the snapshot, build today's queues."""
+    from churnguard.daily import format_daily_report, run_daily
+    from models.pyfunc import NoChampionError
+
+    try:
+        report = run_daily(
+            get_settings(), date.fromisoformat(as_of) if as_of else None, model_uri=model
+        )
+    except (NoChampionError, FileNotFoundError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    console.print(format_daily_report(report), soft_wrap=True)
+
+
+@app.command("demo")
+def demo_command(
+    customers: int = typer.Option(3_000, "--customers", min=200, help="Size of the demo shop."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the demo shop."),
+) -> None:
+    """Generate a shop, ingest it, train and promote a model, run the daily job, show today's queue."""
+    from churnguard.demo import run_demo
+
+    run_demo(get_settings(), customers=customers, seed=seed, say=console.print)
