@@ -50,6 +50,7 @@ def _build_world(home: Path, customers: int) -> dict:
     from features.snapshot import build_snapshot, build_training_set, last_order_day
     from features.warehouse import connect
     from models.pyfunc import log_scorer
+    from serving.registry import _process_uris
     from training.fit import FitConfig, fit_scorer
 
     shop = home / "shop"
@@ -69,12 +70,14 @@ def _build_world(home: Path, customers: int) -> dict:
         fit, valid, valid, FEATURE_NAMES, FEATURE_CATALOGUE_VERSION, 90, FitConfig()
     )
     uri = f"sqlite:///{home / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.create_experiment("bench", artifact_location=(home / "artifacts").as_uri())
-    with mlflow.start_run(experiment_id=experiment):
-        log_scorer(scorer, valid, registered_model_name=MODEL_NAME)
-    client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, "1")
+    with _process_uris(uri):  # the fluent API logs to the process-wide URI; put it back after
+        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        experiment = client.create_experiment(
+            "bench", artifact_location=(home / "artifacts").as_uri()
+        )
+        with mlflow.start_run(experiment_id=experiment):
+            log_scorer(scorer, valid, registered_model_name=MODEL_NAME)
+        client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, "1")
     publish_snapshot(
         snapshot, home / "snapshots", as_of.date(), FEATURE_NAMES, FEATURE_CATALOGUE_VERSION
     )

@@ -76,9 +76,9 @@ def serving_world(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) ->
     tracking_db = root / "mlflow.db"
     artifacts = root / "mlflow-artifacts"
     uri = f"sqlite:///{tracking_db}"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
+    from serving.registry import _process_uris
+
+    with _process_uris(uri):
         client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment = client.create_experiment("serving-tests", artifact_location=artifacts.as_uri())
         for seed, rounds in ((0, 40), (1, 15)):
@@ -86,8 +86,6 @@ def serving_world(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) ->
             with mlflow.start_run(experiment_id=experiment):
                 log_scorer(scorer, example, registered_model_name=MODEL_NAME)
         client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, "1")
-    finally:
-        mlflow.set_tracking_uri(previous)
     return ServingWorld(
         root=root,
         tracking_db=tracking_db,
