@@ -200,6 +200,7 @@ def pandas_snapshot(
     out["order_rate_trend_90d_vs_365d"] = _ratio(
         out["orders_90d"] / 90.0, out["orders_365d"] / 365.0
     )
+    out["spend_trend_90d_vs_365d"] = _ratio(out["spend_90d"] / 90.0, out["spend_365d"] / 365.0)
     out["orders_change_90d_vs_prior_90d"] = out["orders_90d"] - (
         out["orders_180d"] - out["orders_90d"]
     )

@@ -10,7 +10,7 @@ Known-time rules (an event counts at `t` only once it could have been known then
 - a cancellation (orders.status = 'cancelled') counts from `ordered_at + 1 day`; before that the order
   is just an order (a shop cancels within a day or ships);
 - a delivery outcome counts when `delivered_at < t`; a later `delivered_at` is treated as not yet
-  delivered;
+  delivered; a delivery is late when it arrived on a later calendar day than the promised one;
 - an order whose delivery was promised before `t`'s day and was not delivered by `t` is overdue at
   `t`, whatever happened later;
 - a failed delivery (deliveries.status = 'failed') counts from `promised_at + 7 days` if it was not
@@ -20,6 +20,12 @@ Known-time rules (an event counts at `t` only once it could have been known then
   `ordered_at`): the return window of a typical shop, after which the status is settled;
 - other statuses ('placed', 'shipped', 'delivered', 'in_transit') carry no time and are never used;
 - feedback counts when `created_at < t`; its `text_sentiment` was scored at ingest from the text alone.
+The customers table is not used: it has no time of its own, and tenure comes from the first order.
+
+Missing values: a feature whose source table holds nothing known at `t` (no delivery row for an order
+placed before `t`; no feedback in the year before `t`) is NaN for everyone, so a model trained on a
+shop with orders alone still works. Where the source has data, counts of events the customer did not
+have are 0, and a mean, worst or latest value of events they did not have is NaN (see `missing`).
 """
 
 from __future__ import annotations
@@ -141,6 +147,11 @@ _LATENESS_NOW = (
     "CASE WHEN NOT has_delivery THEN NULL WHEN is_delivered THEN days_late"
     " WHEN promised_at::DATE < t::DATE THEN date_diff('day', promised_at::DATE, t::DATE) ELSE 0 END"
 )
+# An open overdue order: past its promised day, not arrived, not known failed or returned, recent.
+_OPEN_OVERDUE = (
+    "is_past_promise AND NOT is_failed AND NOT is_returned"
+    f" AND promised_at >= t - INTERVAL {OPEN_OVERDUE_WINDOW_DAYS} DAY"
+)
 _NO_DELIVERIES = "the shop has no delivery rows for orders placed before the cutoff"
 _NO_FEEDBACK = "the shop has no feedback in the 365 days before the cutoff"
 
@@ -150,7 +161,7 @@ def _order_window(days: int) -> tuple[FeatureDefinition, FeatureDefinition]:
         _orders(
             f"orders_{days}d",
             f"Orders placed in the {days} days before the cutoff (cancelled ones included).",
-            f"count(*) FILTER (WHERE days_ago <= {days})",
+            f"count_if(days_ago <= {days})",
         ),
         _orders(
             f"spend_{days}d",
@@ -197,27 +208,27 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     _orders(
         "cancelled_orders_365d",
         f"Orders placed in the last 365 days that were cancelled (known {CANCELLATION_KNOWN_DAYS} day after ordering).",
-        "count(*) FILTER (WHERE days_ago <= 365 AND is_cancelled)",
+        "count_if(days_ago <= 365 AND is_cancelled)",
         reason=ReasonCode.CANCELLED_ORDERS,
     ),
     _orders(
         "returned_orders_365d",
         f"Orders placed in the last 365 days that were returned (known {RETURN_KNOWN_DAYS} days after arrival).",
-        "count(*) FILTER (WHERE days_ago <= 365 AND is_returned)",
+        "count_if(days_ago <= 365 AND is_returned)",
         reason=ReasonCode.RETURNED_ORDER,
     ),
     # --- deliveries -------------------------------------------------------------------------------
     _deliveries(
         "delivered_orders_365d",
         "Deliveries that arrived in the 365 days before the cutoff.",
-        "count(*) FILTER (WHERE delivered_days_ago <= 365)",
+        "count_if(delivered_days_ago <= 365)",
         _NO_DELIVERIES,
         fill="zero",
     ),
     _deliveries(
         "late_deliveries_90d",
         "Deliveries that arrived after the promised day, in the 90 days before the cutoff.",
-        "count(*) FILTER (WHERE is_late AND delivered_days_ago <= 90)",
+        "count_if(is_late AND delivered_days_ago <= 90)",
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.LATE_DELIVERY,
@@ -225,7 +236,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     _deliveries(
         "late_deliveries_365d",
         "Deliveries that arrived after the promised day, in the 365 days before the cutoff.",
-        "count(*) FILTER (WHERE is_late AND delivered_days_ago <= 365)",
+        "count_if(is_late AND delivered_days_ago <= 365)",
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.LATE_DELIVERY,
@@ -273,7 +284,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     _deliveries(
         "failed_deliveries_90d",
         f"Failed deliveries of orders placed in the last 90 days (known {FAILURE_KNOWN_DAYS} days past the promise).",
-        "count(*) FILTER (WHERE is_failed AND days_ago <= 90)",
+        "count_if(is_failed AND days_ago <= 90)",
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.FAILED_DELIVERY,
@@ -281,7 +292,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     _deliveries(
         "failed_deliveries_365d",
         f"Failed deliveries of orders placed in the last 365 days (known {FAILURE_KNOWN_DAYS} days past the promise).",
-        "count(*) FILTER (WHERE is_failed AND days_ago <= 365)",
+        "count_if(is_failed AND days_ago <= 365)",
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.FAILED_DELIVERY,
@@ -290,8 +301,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "open_overdue_orders",
         f"Orders promised before the cutoff's day, not delivered by the cutoff, not (yet) known as failed "
         f"or returned, promised within the last {OPEN_OVERDUE_WINDOW_DAYS} days.",
-        "count(*) FILTER (WHERE is_past_promise AND NOT is_failed AND NOT is_returned"
-        f" AND promised_at >= t - INTERVAL {OPEN_OVERDUE_WINDOW_DAYS} DAY)",
+        f"count_if({_OPEN_OVERDUE})",
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.ORDER_OVERDUE,
@@ -299,8 +309,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     _deliveries(
         "days_overdue_oldest_open_order",
         "Days past the promise of the oldest open overdue order (0 when none is overdue).",
-        "coalesce(max(date_diff('day', promised_at::DATE, t::DATE)) FILTER (WHERE is_past_promise"
-        f" AND NOT is_failed AND NOT is_returned AND promised_at >= t - INTERVAL {OPEN_OVERDUE_WINDOW_DAYS} DAY), 0)",
+        f"coalesce(max(date_diff('day', promised_at::DATE, t::DATE)) FILTER (WHERE {_OPEN_OVERDUE}), 0)",
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.ORDER_OVERDUE,
@@ -359,7 +368,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "negative_feedback_90d",
         f"Negative feedback in the last 90 days: a rating <= {NEGATIVE_RATING_MAX} or a text with "
         f"sentiment <= {NEGATIVE_SENTIMENT_MAX}.",
-        "count(*) FILTER (WHERE is_negative AND days_ago <= 90)",
+        "count_if(is_negative AND days_ago <= 90)",
         _NO_FEEDBACK,
         fill="zero",
         reason=ReasonCode.NEGATIVE_FEEDBACK,
@@ -367,7 +376,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     _feedback(
         "negative_feedback_365d",
         "Negative feedback (see negative_feedback_90d) in the last 365 days.",
-        "count(*) FILTER (WHERE is_negative)",
+        "count_if(is_negative)",
         _NO_FEEDBACK,
         fill="zero",
         reason=ReasonCode.NEGATIVE_FEEDBACK,
@@ -375,7 +384,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     _feedback(
         "support_tickets_90d",
         f"Feedback on the '{SUPPORT_CHANNEL}' channel in the last 90 days.",
-        f"count(*) FILTER (WHERE channel = '{SUPPORT_CHANNEL}' AND days_ago <= 90)",
+        f"count_if(channel = '{SUPPORT_CHANNEL}' AND days_ago <= 90)",
         _NO_FEEDBACK,
         fill="zero",
         reason=ReasonCode.SUPPORT_TICKETS,
@@ -427,6 +436,14 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         ORDERS,
         "(orders_90d / 90.0) / nullif(orders_365d / 365.0, 0)",
         "no order in the last 365 days (only with lookback > 365)",
+        reason=ReasonCode.DECLINING_ACTIVITY,
+    ),
+    _derived(
+        "spend_trend_90d_vs_365d",
+        "Spend per day over the last 90 days divided by spend per day over the last 365 days.",
+        ORDERS,
+        "(spend_90d / 90.0) / nullif(spend_365d / 365.0, 0)",
+        "no spend in the last 365 days (every order cancelled or free)",
         reason=ReasonCode.DECLINING_ACTIVITY,
     ),
     _derived(

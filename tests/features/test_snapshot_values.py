@@ -59,6 +59,7 @@ ANN = {
     "days_overdue_vs_usual_gap": -50.0,  # 10 - 60
     "ratio_since_last_order_to_usual_gap": 10 / 60,
     "order_rate_trend_90d_vs_365d": (2 / 90) / (4 / 365),
+    "spend_trend_90d_vs_365d": (110 / 90) / (160 / 365),
     "orders_change_90d_vs_prior_90d": 1.0,  # 2 - (3 - 2)
     "share_cancelled_orders_365d": 0.25,
     "share_returned_orders_365d": 0.25,
