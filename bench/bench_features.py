@@ -74,11 +74,21 @@ def warehouse_file(scale: str) -> Path:
     return path
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process so far (user + system, all threads): on a shared machine, where wall
+    time depends on the neighbours, this says how much work each side did."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _fingerprint(frame) -> dict[str, object]:
     from features.catalogue import FEATURE_NAMES
 
     values = frame[list(FEATURE_NAMES)].to_numpy(dtype="float64")
     return {
+        "cpu_seconds": _cpu_seconds(),
         "rows": len(frame),
         "sums": np.nansum(values, axis=0).tolist(),
         "nans": np.isnan(values).sum(axis=0).tolist(),
@@ -152,6 +162,9 @@ def run(scale: str) -> dict[str, object]:
         "pandas_snapshot_seconds": round(plain_seconds, 2),
         "pandas_peak_mib": round(plain_peak),
         "speedup_vs_pandas": round(plain_seconds / sql_seconds, 1),
+        "duckdb_cpu_seconds": round(sql["cpu_seconds"], 1),
+        "pandas_cpu_seconds": round(plain["cpu_seconds"], 1),
+        "cpu_ratio_pandas_vs_duckdb": round(plain["cpu_seconds"] / sql["cpu_seconds"], 1),
         "same_numbers_as_pandas": bool(same),
         "training_set_cutoffs": len(cutoffs),
         "training_set_rows": training["rows"],
