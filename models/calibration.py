@@ -5,6 +5,7 @@ Fitting lives in `training.calibration`; this side only applies, so serving need
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,6 +43,10 @@ class Calibrator:
         if self.method == "identity":
             return raw
         if self.method == "platt":
+            if raw.size == 1:  # the online path: one customer, plain floats
+                p = min(max(float(raw.reshape(-1)[0]), _EPS), 1 - _EPS)
+                z = self.slope * math.log(p / (1 - p)) + self.intercept
+                return np.full(raw.shape, 1.0 / (1.0 + math.exp(-z)))
             return sigmoid(self.slope * logit(raw) + self.intercept)
         return np.interp(raw, self.knots_x, self.knots_y)
 

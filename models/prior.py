@@ -9,6 +9,7 @@ x = orders_total - 1, T = days_since_first_order, t_x = T - days_since_last_orde
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -86,7 +87,27 @@ class BGNBDPrior:
     def margin(self, X: np.ndarray, index: tuple[int, int, int]) -> np.ndarray:
         """Log-odds per row; `index` = columns of (recency, tenure, orders) in X."""
         r, t, o = index
+        if X.shape[0] == 1:  # the online path: plain floats are ~20x faster than numpy on one row
+            return np.array([self._margin_one(X[0, r], X[0, t], X[0, o])])
         return self._margin(X[:, r], X[:, t], X[:, o])
+
+    def _margin_one(self, recency: float, tenure: float, orders: float) -> float:
+        """`_margin` for one customer, the same formulas in `math`."""
+        T = max(0.0 if math.isnan(tenure) else float(tenure), 0.0)
+        x = max((1.0 if math.isnan(orders) else float(orders)) - 1.0, 0.0)
+        recency = 0.0 if math.isnan(recency) else float(recency)
+        t_x = min(max(T - recency, 0.0), T) if x > 0 else 0.0
+        r, alpha, a, b = self.params.r, self.params.alpha, self.params.a, self.params.b
+        alive = 1.0
+        if x > 0:
+            exponent = (r + x) * (math.log(alpha + T) - math.log(alpha + t_x))
+            odds_dead = a / max(b + x - 1, 1e-12) * math.exp(min(exponent, 700.0))
+            alive = 1.0 / (1.0 + odds_dead)
+        none_if_alive = math.exp(
+            (r + x) * (math.log(alpha + T) - math.log(alpha + T + self.horizon_days))
+        )
+        p = min(max(1.0 - alive + alive * none_if_alive, 1e-6), 1 - 1e-6)
+        return self.slope * math.log(p / (1 - p)) + self.intercept
 
     def attribution(
         self, X: np.ndarray, index: tuple[int, int, int]

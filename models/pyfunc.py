@@ -173,17 +173,29 @@ def _artifact_uri(client: mlflow.MlflowClient, version: ModelVersion) -> str:
 
 
 def load_scorer(
-    model_uri: str | None = None, tracking_uri: str | None = None
+    model_uri: str | None = None,
+    tracking_uri: str | None = None,
+    fallback_to_latest: bool = False,
 ) -> tuple[ChurnScorer, ModelVersion]:
     """Resolve a registry URI (default: settings' model, i.e. models:/churnguard@champion), load the
-    pyfunc and unwrap it to the fast ChurnScorer; also return the registry's ModelVersion."""
+    pyfunc and unwrap it to the fast ChurnScorer; also return the registry's ModelVersion.
+
+    `fallback_to_latest`: when the alias is missing but versions exist, use the latest version
+    (batch scoring before any model passed the gate); the caller should say so."""
     from churnguard.settings import get_settings
 
     settings = get_settings()
     model_uri = model_uri or settings.resolved_model_uri
     tracking_uri = tracking_uri or settings.tracking_uri
     client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    version = resolve_model_version(client, model_uri)
+    try:
+        version = resolve_model_version(client, model_uri)
+    except NoChampionError:
+        name, alias, _ = parse_model_uri(model_uri)
+        versions = client.search_model_versions(f"name = '{name}'") if alias else []
+        if not (fallback_to_latest and versions):
+            raise
+        version = max(versions, key=lambda v: int(v.version))
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=_artifact_uri(client, version), dst_path=tmp, tracking_uri=tracking_uri

@@ -174,6 +174,14 @@ RULES: tuple[ReasonRule, ...] = (
         _slowing_sentence,
     ),
     ReasonRule(
+        "spend_trend_90d_vs_365d",
+        R.DECLINING_ACTIVITY,
+        _both(_at_most("spend_trend_90d_vs_365d", 0.5), _has("spend_90d", "spend_365d")),
+        lambda v: (
+            f"spent {v['spend_90d']:.0f} in the last 90 days, against {v['spend_365d']:.0f} in the last year"
+        ),
+    ),
+    ReasonRule(
         "cancelled_orders_365d",
         R.CANCELLED_ORDERS,
         _at_least("cancelled_orders_365d", 1),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from churnguard.names import CHAMPION_ALIAS
 from churnguard.settings import Settings, get_settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION
 from features.snapshot import build_snapshot
@@ -25,13 +26,15 @@ class ScoreSummary:
     model_version: str
     as_of: date
     by_band: dict[str, int]
+    note: str | None = None  # e.g. scored without a champion
 
     def message(self) -> str:
         bands = ", ".join(f"{band} {n}" for band, n in self.by_band.items())
-        return (
+        text = (
             f"scored {self.rows} active customers at {self.as_of} with model v{self.model_version} "
             f"-> {self.out} ({bands})"
         )
+        return text if self.note is None else f"warning: {self.note}\n{text}"
 
 
 def score_customers(
@@ -43,7 +46,16 @@ def score_customers(
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:
         raise ValueError(f"--out {out}: expected a file ending in {' or '.join(SUFFIXES)}")
-    scorer, version = load_scorer(model_uri, tracking_uri=settings.tracking_uri)
+    scorer, version = load_scorer(
+        model_uri, tracking_uri=settings.tracking_uri, fallback_to_latest=model_uri is None
+    )
+    note = None
+    if model_uri is None and CHAMPION_ALIAS not in (version.aliases or []):
+        gate = (version.tags or {}).get("gate_reasons", "not yet gated")
+        note = (
+            f"no {CHAMPION_ALIAS} yet: scored with the latest version v{version.version} "
+            f"(its gate: {gate}); run `churnguard promote` once a model passes"
+        )
     if scorer.feature_schema_version != FEATURE_CATALOGUE_VERSION:
         raise ValueError(
             f"model v{version.version} was trained on feature catalogue "
@@ -71,4 +83,5 @@ def score_customers(
         model_version=str(version.version),
         as_of=as_of,
         by_band={band: int(counts.get(band, 0)) for band in ("high", "medium", "low")},
+        note=note,
     )

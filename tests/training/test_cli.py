@@ -1,0 +1,77 @@
+"""The black-box path a shop takes: ingest, train, score, promote, on the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from churnguard.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.mark.slow
+def test_orders_only_shop_from_ingest_to_scores(orders_only_shop: Path, churnguard_home, tmp_path):
+    assert invoke("ingest", str(orders_only_shop), "--no-progress").exit_code == 0
+
+    missing = invoke("score", "--as-of", "2025-07-01", "--out", str(tmp_path / "none.parquet"))
+    assert missing.exit_code == 2 and "churnguard train" in missing.output
+
+    trained = invoke("train", "--horizon-days", "60")
+    assert trained.exit_code == 0, trained.output
+    assert "is now champion" in trained.output  # first model passing the gate on a fresh registry
+
+    orders = pd.read_parquet(orders_only_shop / "orders.parquet")
+    day_after = (pd.Timestamp(orders["ordered_at"].max()).normalize() + timedelta(days=1)).date()
+    out = tmp_path / "scores.parquet"
+    scored = invoke("score", "--as-of", day_after.isoformat(), "--out", str(out))
+    assert scored.exit_code == 0, scored.output
+    scores = pd.read_parquet(out)
+    assert list(scores.columns) == [
+        "customer_id", "churn_probability", "risk_band", "percentile", "reasons",
+        "model_version", "as_of",
+    ]  # fmt: skip
+    assert scores["customer_id"].is_unique and len(scores) > 100
+    assert scores["churn_probability"].between(0, 1).all()
+    assert all(isinstance(json.loads(r), list) for r in scores["reasons"])
+
+    again = invoke("promote", "1")
+    assert again.exit_code == 0 and "already is champion" in again.output
+    unknown = invoke("promote", "7")
+    assert unknown.exit_code == 2 and "neither a version" in unknown.output
+
+
+@pytest.mark.slow
+def test_a_candidate_that_does_not_beat_the_baselines_is_refused(
+    orders_only_shop: Path, churnguard_home
+):
+    from churnguard.settings import get_settings
+    from training.fit import FitConfig
+    from training.registry import current_champion, tracking_client
+    from training.train import train
+
+    assert invoke("ingest", str(orders_only_shop), "--no-progress").exit_code == 0
+    first = train(horizon_days=60)
+    assert first.promotion is not None and first.promotion.promoted
+    # no BG/NBD prior and a single stump: a model that cannot beat BG/NBD on an orders-only shop
+    weak = train(
+        horizon_days=60,
+        promote_after=True,
+        fit_config=FitConfig(bgnbd_prior=False, num_boost_round=1, num_leaves=2, monotone=False),
+    )
+    assert weak.promotion is not None and not weak.promotion.promoted
+    assert "does not beat" in weak.promotion.message() or "worse than" in weak.promotion.message()
+    champion = current_champion(tracking_client(get_settings()))
+    assert str(champion.version) == first.version
+
+    refused = invoke("promote", weak.version)
+    assert refused.exit_code == 2 and "not promoted" in refused.output
