@@ -20,7 +20,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from churnguard.names import MODEL_NAME, ORDERS
+from churnguard.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from churnguard.settings import Settings, get_settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES, FEATURES
 from features.labels import training_cutoffs
@@ -91,10 +91,9 @@ def _check_learnable(fit: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame)
         )
 
 
-def _has_signal(frame: pd.DataFrame, names: list[str]) -> bool:
-    """True when some non-orders feature has at least two distinct known values."""
-    others = [n for n in names if n not in ORDERS_ONLY_FEATURES]
-    return any(frame[n].nunique(dropna=True) > 1 for n in others)
+def _has_other_tables(tables: dict[str, dict[str, object]]) -> bool:
+    """True when the shop gave deliveries or feedback: then an orders-only model is worth comparing."""
+    return any(tables[t]["rows"] for t in (DELIVERIES, FEEDBACK))
 
 
 def train(
@@ -155,7 +154,7 @@ def train(
     probability = scorer.predict_proba(X_test)
 
     orders_only_probability = None
-    if _has_signal(fit, names):  # deliveries or feedback exist: measure what they add
+    if _has_other_tables(tables):  # deliveries or feedback exist: measure what they add
         orders_only, _ = fit_scorer(
             fit, valid, test, list(ORDERS_ONLY_FEATURES), FEATURE_CATALOGUE_VERSION,
             horizon_days, fit_config,
