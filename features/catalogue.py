@@ -112,7 +112,7 @@ class FeatureDefinition:
 
     name: str
     description: str
-    source: str  # the warehouse table(s) it comes from
+    source: str  # the warehouse table(s) it comes from; "orders" first: it works on orders alone
     stage: Stage
     sql: str
     missing: str  # what NaN means for this feature
@@ -211,10 +211,14 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "count_if(days_ago <= 365 AND is_cancelled)",
         reason=ReasonCode.CANCELLED_ORDERS,
     ),
-    _orders(
+    FeatureDefinition(
         "returned_orders_365d",
-        f"Orders placed in the last 365 days that were returned (known {RETURN_KNOWN_DAYS} days after arrival).",
+        f"Orders placed in the last 365 days that were returned (order or delivery status; known "
+        f"{RETURN_KNOWN_DAYS} days after arrival).",
+        f"{ORDERS}+{DELIVERIES}",
+        "orders",
         "count_if(days_ago <= 365 AND is_returned)",
+        "never missing (from orders.status alone when the shop has no deliveries)",
         reason=ReasonCode.RETURNED_ORDER,
     ),
     # --- deliveries -------------------------------------------------------------------------------
@@ -465,7 +469,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
     _derived(
         "share_returned_orders_365d",
         "Share of the last 365 days' orders that were returned.",
-        ORDERS,
+        f"{ORDERS}+{DELIVERIES}",
         "returned_orders_365d / nullif(orders_365d, 0)",
         "no order in the last 365 days (only with lookback > 365)",
         reason=ReasonCode.RETURNED_ORDER,

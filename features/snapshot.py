@@ -74,7 +74,7 @@ def features_sql(
     cutoff_rows = ", ".join(f"({_timestamp_literal(c)})" for c in cutoffs)
     filled = [
         *(f"o.{f.name}" for f in _stage("orders")),
-        *_filled("d", "deliveries", "s.has_deliveries"),
+        *_filled("o", "deliveries", "s.has_deliveries"),
         *_filled("f", "feedback", "s.has_feedback"),
     ]
     outputs = [f"CAST({FEATURE_BY_NAME_SQL[name]} AS DOUBLE) AS {name}" for name in FEATURE_NAMES]
@@ -96,20 +96,15 @@ labels AS (
 WITH cutoffs(t) AS (VALUES {cutoff_rows}),
 known_orders AS ({KNOWN_ORDERS_SQL}),
 known_feedback AS ({KNOWN_FEEDBACK_SQL}),
-orders_agg AS (
+customer_agg AS (
     SELECT customer_id, t,
-        {_aggregates("orders")}
+        {_aggregates("orders")},
+        {_aggregates("deliveries")},
+        count_if(has_delivery) AS deliveries_known
     FROM known_orders
     GROUP BY customer_id, t
-    HAVING min(days_ago) <= {int(lookback_days)}
 ),
-deliveries_agg AS (
-    SELECT customer_id, t,
-        {_aggregates("deliveries")}
-    FROM known_orders
-    WHERE has_delivery
-    GROUP BY customer_id, t
-),
+active AS (SELECT * FROM customer_agg WHERE days_since_last_order <= {int(lookback_days)}),
 feedback_agg AS (
     SELECT customer_id, t,
         {_aggregates("feedback")}
@@ -118,16 +113,16 @@ feedback_agg AS (
 ),
 sources AS (
     SELECT c.t,
-        EXISTS (SELECT 1 FROM deliveries_agg AS x WHERE x.t = c.t) AS has_deliveries,
+        EXISTS (SELECT 1 FROM customer_agg AS x WHERE x.t = c.t AND x.deliveries_known > 0)
+            AS has_deliveries,
         EXISTS (SELECT 1 FROM feedback_agg AS x WHERE x.t = c.t) AS has_feedback
     FROM cutoffs AS c
 ),
 filled AS (
     SELECT o.customer_id, o.t,
         {filled_sql}
-    FROM orders_agg AS o
+    FROM active AS o
     JOIN sources AS s ON s.t = o.t
-    LEFT JOIN deliveries_agg AS d ON d.customer_id = o.customer_id AND d.t = o.t
     LEFT JOIN feedback_agg AS f ON f.customer_id = o.customer_id AND f.t = o.t
 ){label_cte}
 SELECT customer_id, t AS as_of,
@@ -151,7 +146,8 @@ def _run(
     horizon_days: int | None,
 ) -> pd.DataFrame:
     frame = con.execute(features_sql(cutoffs, lookback_days, horizon_days)).df()
-    frame[list(FEATURE_NAMES)] = frame[list(FEATURE_NAMES)].astype("float64")
+    if not (frame[list(FEATURE_NAMES)].dtypes == "float64").all():  # e.g. an empty result
+        frame[list(FEATURE_NAMES)] = frame[list(FEATURE_NAMES)].astype("float64")
     if "churned" in frame.columns:
         frame["churned"] = frame["churned"].astype("int64")
     return frame
