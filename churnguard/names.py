@@ -35,7 +35,9 @@ class ReasonCode:
     NEGATIVE_FEEDBACK: Final = "NEGATIVE_FEEDBACK"  # angry or sad review / ticket text
     SUPPORT_TICKETS: Final = "SUPPORT_TICKETS"
     CANCELLED_ORDERS: Final = "CANCELLED_ORDERS"
-    OVERDUE_VS_USUAL_GAP: Final = "OVERDUE_VS_USUAL_GAP"  # "no order for 140 days, usually every 35"
+    OVERDUE_VS_USUAL_GAP: Final = (
+        "OVERDUE_VS_USUAL_GAP"  # "no order for 140 days, usually every 35"
+    )
     LONG_INACTIVE: Final = "LONG_INACTIVE"
     DECLINING_ACTIVITY: Final = "DECLINING_ACTIVITY"
     FEW_ORDERS: Final = "FEW_ORDERS"  # new or one-off customer, not yet attached

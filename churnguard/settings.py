@@ -31,12 +31,17 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the outreach queue database; default is SQLite in CHURNGUARD_HOME.",
     )
     model_uri: str | None = Field(
-        None, description="Model the service and batch scoring use; default models:/churnguard@champion."
+        None,
+        description="Model the service and batch scoring use; default models:/churnguard@champion.",
     )
     experiment: str = Field("churnguard", description="MLflow experiment for training runs.")
-    horizon_days: int = Field(90, ge=7, le=730, description="Churn = no order within this many days.")
+    horizon_days: int = Field(
+        90, ge=7, le=730, description="Churn = no order within this many days."
+    )
     lookback_days: int = Field(
-        365, ge=30, description="A customer is active at T with an order in this many days before T."
+        365,
+        ge=30,
+        description="A customer is active at T with an order in this many days before T.",
     )
     log_level: str = Field("INFO", description="Log level of the CLI and the service.")
 
