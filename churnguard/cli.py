@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churnguard.settings import Settings, get_settings
+from churnguard.settings import get_settings
 
 app = typer.Typer(
     help="churnguard: find customers about to leave, say why, and queue them for outreach.",
@@ -37,15 +37,20 @@ def main(
 
 
 @app.command("config")
-def config_command() -> None:
+def config_command(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the README's settings table."),
+) -> None:
     """Print every setting, its environment variable, its current value and what it is for."""
-    settings = get_settings()
+    from churnguard.docs import configuration_markdown
+    from churnguard.settings import configuration_rows
+
+    if markdown:
+        typer.echo(configuration_markdown())
+        return
+    rows = configuration_rows()
     table = Table("environment variable", "value", "meaning")
-    for name, field in Settings.model_fields.items():
-        env = f"CHURNGUARD_{name.upper()}"
-        if name == "mlflow_tracking_uri":
-            env = "MLFLOW_TRACKING_URI"
-        table.add_row(env, str(getattr(settings, name)), field.description or "")
+    for row in rows:
+        table.add_row(row.variable, row.value, row.description)
     console.print(table)
 
 

@@ -1,0 +1,44 @@
+"""Generated README sections: the input contract and the settings table come from the code, so the
+README cannot drift. `python -m churnguard.docs` rewrites them; a test checks they are current."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def configuration_markdown() -> str:
+    from churnguard.settings import configuration_rows
+
+    lines = ["| environment variable | default | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{r.variable}` | `{r.default}` | {r.description} |" for r in configuration_rows()]
+    return "\n".join(lines)
+
+
+def generated_sections() -> dict[str, str]:
+    from features.reports import contract_markdown
+
+    return {"configuration": configuration_markdown(), "contract": contract_markdown()}
+
+
+def render(readme: str, sections: dict[str, str]) -> str:
+    """The README with each `<!-- NAME:start -->...<!-- NAME:end -->` block replaced."""
+    for name, body in sections.items():
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
+        if not pattern.search(readme):
+            raise ValueError(f"README has no <!-- {name}:start --> ... <!-- {name}:end --> block")
+        readme = pattern.sub(
+            lambda m, body=body: m.group(1) + body.rstrip() + "\n" + m.group(2), readme
+        )
+    return readme
+
+
+def main() -> None:
+    README.write_text(render(README.read_text(), generated_sections()))
+    print(f"updated {README}")
+
+
+if __name__ == "__main__":
+    main()

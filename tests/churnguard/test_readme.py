@@ -1,0 +1,33 @@
+"""The README stays true: generated sections are current and every command it shows exists."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from typer.main import get_command
+
+from churnguard.cli import app
+from churnguard.docs import README, generated_sections, render
+
+
+def test_generated_sections_are_current() -> None:
+    readme = README.read_text()
+    assert render(readme, generated_sections()) == readme, (
+        "README is stale: run `.venv/bin/python -m churnguard.docs`"
+    )
+
+
+def test_every_churnguard_command_in_the_readme_exists() -> None:
+    commands = set(get_command(app).commands)
+    shown = set(re.findall(r"(?m)(?:^|`|/bin/|\$\()churnguard ([a-z-]+)", README.read_text()))
+    assert shown, "the README shows no churnguard command"
+    assert shown <= commands, f"README shows commands that do not exist: {shown - commands}"
+
+
+def test_every_make_target_in_the_readme_exists() -> None:
+    targets = set(re.findall(r"make ([a-z-]+)", README.read_text())) - {"alone"}
+    help_text = subprocess.run(
+        ["make", "-s", "help"], cwd=README.parent, capture_output=True, text=True, check=True
+    ).stdout
+    assert targets <= set(re.findall(r"make ([a-z-]+)", help_text))
