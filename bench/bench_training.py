@@ -39,6 +39,8 @@ def _train(home: str) -> dict[str, object]:
     result = train(horizon_days=90, settings=Settings(home=Path(home)))
     model = result.report.model
     return {
+        "training_set_rows": result.rows["total"],
+        "fit_rows": result.rows["fit"],
         "rows_test": model.rows,
         "roc_auc": round(model.roc_auc, 4),
         "bgnbd_roc_auc": round(result.report.bgnbd.roc_auc, 4),

@@ -8,8 +8,10 @@ current champion re-scored on that same set beyond a tolerance (ROC-AUC and log 
 from __future__ import annotations
 
 import math
+import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +35,35 @@ HELDOUT_FILE = "heldout.parquet"
 # --- the store ------------------------------------------------------------------------------------
 
 
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 def tracking_client(settings: Settings) -> MlflowClient:
-    """Point MLflow (fluent API and client) at churnguard's store; called by jobs, never at import."""
+    """A client on churnguard's store (explicit URIs, no global state); called by jobs."""
     settings.ensure_home()
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+@contextmanager
+def mlflow_store(settings: Settings) -> Iterator[MlflowClient]:
+    """Point MLflow's fluent API (runs, log_model) at churnguard's store for one job, then restore.
+
+    MLflow 3's set_tracking_uri also exports MLFLOW_TRACKING_URI, which Settings reads: left in place,
+    the next job in the same process (another CHURNGUARD_HOME, a test, a server) would silently use
+    this store."""
+    saved = {name: os.environ.get(name) for name in _URI_VARIABLES}
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    try:
+        yield tracking_client(settings)
+    finally:
+        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
+        mlflow.set_registry_uri(saved["MLFLOW_REGISTRY_URI"])
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def ensure_experiment(client: MlflowClient, name: str, settings: Settings) -> str:

@@ -37,8 +37,8 @@ from training.registry import (
     PromotionResult,
     current_champion,
     ensure_experiment,
+    mlflow_store,
     promote,
-    tracking_client,
     write_held_out,
 )
 from training.split import TimeSplit, plan_split, split_frame
@@ -59,6 +59,7 @@ class TrainResult:
     split: TimeSplit
     report: ev.HeldOutReport
     promotion: PromotionResult | None
+    rows: dict[str, int]  # customer-snapshots: total, fit, valid, test
 
     def summary(self) -> str:
         table = self.report.comparison()[["roc_auc", "pr_auc", "log_loss", "brier", "ece"]]
@@ -171,7 +172,26 @@ def train(
         orders_only_probability=orders_only_probability,
     )
 
-    client = tracking_client(settings)
+    with mlflow_store(settings) as client:
+        run_id, version = _log_run(
+            client, settings, experiment, horizon_days, cutoffs, split, frame, fit, valid, test,
+            scorer, fitted, report, baselines, probability, X_test, y_test, tables, time_range,
+            build_seconds, fit_seconds, fit_config,
+        )  # fmt: skip
+    promotion = None
+    if promote_after or current_champion(client) is None:
+        promotion = promote(client, settings, version)
+    rows = {"total": len(frame), "fit": len(fit), "valid": len(valid), "test": len(test)}
+    return TrainResult(run_id, version, split, report, promotion, rows)
+
+
+def _log_run(
+    client, settings, experiment, horizon_days, cutoffs, split, frame, fit, valid, test,
+    scorer, fitted, report, baselines, probability, X_test, y_test, tables, time_range,
+    build_seconds, fit_seconds, fit_config,
+) -> tuple[str, str]:  # fmt: skip
+    """Everything the run records: lineage, parameters, metrics, plots, held-out set, the model."""
+    names = list(scorer.feature_names)
     experiment_id = ensure_experiment(client, experiment, settings)
     commit, dirty = git_commit()
     fingerprint = warehouse_fingerprint(tables)
@@ -261,11 +281,4 @@ def train(
 
         info = log_scorer(scorer, input_example=test)
         run_id = run.info.run_id
-    version = str(info.registered_model_version)
-
-    promotion = None
-    if promote_after or current_champion(client) is None:
-        promotion = promote(client, settings, version)
-    return TrainResult(
-        run_id=run_id, version=version, split=split, report=report, promotion=promotion
-    )
+    return run_id, str(info.registered_model_version)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import mlflow
 import numpy as np
@@ -12,13 +13,18 @@ from churnguard.names import CHAMPION_ALIAS, CHAMPION_URI, MODEL_NAME
 from churnguard.settings import get_settings
 from models.pyfunc import NoChampionError, load_scorer, log_scorer
 from tests.models.conftest import customers
-from training.registry import ensure_experiment, tracking_client
+from training.registry import ensure_experiment, mlflow_store
 
 
 @pytest.mark.slow
 def test_logged_registered_and_loaded_by_alias_scores_the_same(scorer, churnguard_home):
     settings = get_settings()
-    client = tracking_client(settings)
+    with mlflow_store(settings) as client:
+        _round_trip(scorer, settings, client)
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # the job's store does not leak to the next
+
+
+def _round_trip(scorer, settings, client):
     experiment_id = ensure_experiment(client, "test", settings)
     assert client.get_experiment(experiment_id).artifact_location.startswith(
         settings.mlflow_artifacts_dir.as_uri()

@@ -156,3 +156,14 @@ def test_reasons_name_delivery_problems_for_customers_hit_by_the_incident(traine
             ReasonCode.FAILED_DELIVERY,
         }
     assert len(deliveries) > 0
+
+
+def test_each_home_keeps_its_own_registry(trained_small_shop, trained_orders_only_shop):
+    """Two trainings in one process (two CHURNGUARD_HOMEs) register into their own stores."""
+    from churnguard.names import MODEL_NAME
+    from training.registry import tracking_client
+
+    for trained in (trained_small_shop, trained_orders_only_shop):
+        client = tracking_client(trained.settings)
+        versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
+        assert [str(v.version) for v in versions] == [trained.result.version] == ["1"]
