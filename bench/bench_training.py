@@ -1,6 +1,6 @@
 """Training at scale and the scorer's per-row latency.
 
-small: 2,000 customers (~20k customer-snapshots); full: 60,000 customers over 2.5 years (~1M
+small: 2,000 customers (~20k customer-snapshots); full: 110,000 customers over 2.5 years (~1M
 customer-snapshots at monthly cutoffs). The shop is loaded straight into a scratch warehouse (the
 ingest benchmark measures ingest); text sentiment is left empty, which does not change the cost.
 Each training runs in a child process so its peak memory is its own.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.memory import run_measured
 
-SCALES = {"small": 2_000, "full": 60_000}
+SCALES = {"small": 2_000, "full": 110_000}
 
 
 def _load(shop: Path, warehouse: Path) -> None:

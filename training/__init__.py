@@ -1,0 +1,7 @@
+"""Training: cutoffs and the time split, LightGBM on a BG/NBD prior, calibration, baselines,
+evaluation, MLflow logging, the registry and its promotion gate, batch scoring.
+
+Jobs (wired to the CLI): `train.train` (`churnguard train`), `registry.promote`
+(`churnguard promote`), `score.score_customers` (`churnguard score`). Pure parts: `split`,
+`metrics`, `calibration`, `baselines`, `registry.decide` (the gate), `evaluate`.
+"""
