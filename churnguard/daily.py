@@ -223,6 +223,7 @@ def format_daily_report(report: DailyReport) -> str:
             "below_min_probability",
             "no_consented_channel",
             "cooldown",
+            "no_actionable_reason",
             "over_capacity",
             "control_group",
         )

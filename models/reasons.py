@@ -23,7 +23,9 @@ class Reason:
 
     code: str  # a churnguard.names.ReasonCode value
     feature: str  # the feature whose contribution this reason explains
-    text: str  # filled from the customer's own values, e.g. "2 late deliveries in the last 90 days"
+    sentence: (
+        str  # filled from the customer's own values, e.g. "2 late deliveries in the last 90 days"
+    )
     value: float  # the customer's value of `feature`
     contribution: float  # how much the feature raised the risk, in log-odds (TreeSHAP)
 
@@ -383,7 +385,7 @@ def _reason(rule: ReasonRule, values: Values, contribution: float) -> Reason:
     return Reason(
         code=rule.code,
         feature=feature,
-        text=rule.sentence(values),
+        sentence=rule.sentence(values),
         value=float(values[feature]),
         contribution=float(contribution),
     )

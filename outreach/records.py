@@ -94,6 +94,9 @@ class QueueRunReport(BaseModel):
     no_consented_channel: int
     cooldown: int
     over_capacity: int
+    no_actionable_reason: int = Field(
+        0, description="Eligible customers the model gave no reason for (baseline risk)."
+    )
     expired: int = Field(0, description="Older unclaimed items expired before this build.")
     queued_by_team: dict[str, int] = Field(default_factory=dict)
     playbook_version: str

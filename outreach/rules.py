@@ -7,8 +7,10 @@ order, and each customer left out is counted under the first rule that excluded 
 2. no_consented_channel: none of the playbook's channels has consent (see `allowed_channels`);
 3. cooldown: contacted in the last `cooldown_days`, held out as control in that window, or still
    holding an open (queued or claimed) item from an earlier day (the store says who);
-4. over_capacity: ranked below the team's daily capacity;
-5. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
+4. no_actionable_reason: the model names nothing that raised this customer's risk (their risk is the
+   shop's baseline), so an agent would have nothing true to say;
+5. over_capacity: ranked below the team's daily capacity;
+6. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
    never queued. The split comes after the capacity cut so that the control group and the queued
    customers are drawn from the same population (the report compares like with like); a team thus
    receives about (1 - control_fraction) of its capacity.
@@ -33,6 +35,7 @@ EXCLUSION_RULES = (
     "below_min_probability",
     "no_consented_channel",
     "cooldown",
+    "no_actionable_reason",
     "over_capacity",
     "control_group",
 )
@@ -345,6 +348,10 @@ def select_outreach(
     cooling = frame["customer_id"].isin(set(cooling_down)).to_numpy()
     excluded["cooldown"] = int(cooling.sum())
     frame = frame.loc[~cooling]
+
+    no_reason = frame["reason_sentence"].fillna("").astype(str).str.len().to_numpy() == 0
+    excluded["no_actionable_reason"] = int(no_reason.sum())
+    frame = frame.loc[~no_reason]
 
     action_of = {name: playbooks.action(name) for name in playbooks.action_names()}
     frame["team"] = frame["playbook"].map({n: a.team for n, a in action_of.items()})

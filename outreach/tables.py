@@ -88,6 +88,7 @@ runs = Table(
     Column("no_consented_channel", Integer, nullable=False),
     Column("cooldown", Integer, nullable=False),
     Column("over_capacity", Integer, nullable=False),
+    Column("no_actionable_reason", Integer, nullable=False, server_default="0"),
     Column("expired", Integer, nullable=False),
     Column("queued_by_team", JSON, nullable=False),
     Column("playbook_version", String(64), nullable=False),

@@ -154,7 +154,9 @@ def score_customers(
             reasons = (
                 [
                     Reason.model_construct(
-                        code=r.code, sentence=r.text, contribution=round(float(r.contribution), 4)
+                        code=r.code,
+                        sentence=r.sentence,
+                        contribution=round(float(r.contribution), 4),
                     )
                     for r in explained[slot]
                 ]

@@ -25,16 +25,16 @@ def test_rules_speak_of_real_features_and_real_codes():
 def test_sentences_are_filled_from_the_customers_values():
     values = {"days_since_last_order": 140.0, "usual_gap_days": 35.0, "late_deliveries_90d": 2.0}
     assert (
-        reason_for("late_deliveries_90d", values, 0.4).text
+        reason_for("late_deliveries_90d", values, 0.4).sentence
         == "2 late deliveries in the last 90 days"
     )
     assert (
-        reason_for("days_since_last_order", values, 0.9).text
+        reason_for("days_since_last_order", values, 0.9).sentence
         == "no order for 140 days, usually every 35"
     )
-    assert reason_for("last_rating", {"last_rating": 1.0}, 0.2).text == "last review 1 star"
+    assert reason_for("last_rating", {"last_rating": 1.0}, 0.2).sentence == "last review 1 star"
     one = reason_for("late_deliveries_90d", {"late_deliveries_90d": 1.0}, 0.1)
-    assert one.text == "1 late delivery in the last 90 days"
+    assert one.sentence == "1 late delivery in the last 90 days"
     assert one.code == ReasonCode.LATE_DELIVERY and one.contribution == 0.1
 
 

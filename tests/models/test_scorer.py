@@ -35,7 +35,7 @@ def test_reasons_name_what_raised_this_customers_risk(scorer):
     ]  # fmt: skip
     (reasons,) = scorer.explain(scorer.matrix(frame))
     assert reasons[0].code == ReasonCode.LATE_DELIVERY
-    assert reasons[0].text == "3 late deliveries in the last 90 days"
+    assert reasons[0].sentence == "3 late deliveries in the last 90 days"
     assert all(r.contribution > 0 for r in reasons)
     assert len({r.code for r in reasons}) == len(reasons)
 
@@ -77,6 +77,6 @@ def test_save_and_load_give_the_same_scores(scorer, tmp_path):
         again.predict_proba(again.matrix(frame)), scorer.predict_proba(scorer.matrix(frame))
     )
     assert again.band_thresholds == scorer.band_thresholds
-    assert [r.text for r in again.explain(again.matrix(frame))[0]] == [
-        r.text for r in scorer.explain(scorer.matrix(frame))[0]
+    assert [r.sentence for r in again.explain(again.matrix(frame))[0]] == [
+        r.sentence for r in scorer.explain(scorer.matrix(frame))[0]
     ]

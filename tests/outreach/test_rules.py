@@ -93,9 +93,8 @@ def test_strongest_mapped_reason_picks_the_playbook_and_unmapped_reasons_get_the
         reason(ReasonCode.LATE_DELIVERY, 0.1),
     ]
     rows[2]["reasons"] = []
-    items = select_outreach(pd.DataFrame(rows), None, DAY, playbooks, NO_CONTROL).items.set_index(
-        "customer_id"
-    )
+    selection = select_outreach(pd.DataFrame(rows), None, DAY, playbooks, NO_CONTROL)
+    items = selection.items.set_index("customer_id")
     assert items.loc["few", ["playbook", "team", "reason_code"]].tolist() == [
         "default",
         "marketing",
@@ -107,7 +106,9 @@ def test_strongest_mapped_reason_picks_the_playbook_and_unmapped_reasons_get_the
         "LOW_RATING",
     ]
     assert items.loc["mixed", "reason_sentence"] == "because low_rating"
-    assert items.loc["none", "playbook"] == "default" and pd.isna(items.loc["none", "reason_code"])
+    # nothing raised this customer's risk: an agent would have nothing true to say, so no item
+    assert "none" not in items.index
+    assert selection.excluded["no_actionable_reason"] == 1
 
 
 def test_long_time_high_value_customers_go_to_an_account_manager_whatever_the_reason(

@@ -1,0 +1,137 @@
+"""The daily job on a real trained shop: everyone scored, snapshot published, queues built once."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import churnguard.daily as daily
+from churnguard.settings import Settings
+from features.publish import load_published_snapshot
+from features.warehouse import connect
+from outreach.rules import OutreachConfig
+from outreach.store import open_store
+
+RULES = (
+    "below_min_probability",
+    "no_consented_channel",
+    "cooldown",
+    "no_actionable_reason",
+    "over_capacity",
+    "control_group",
+)
+
+
+@pytest.fixture(scope="module")
+def trained_home(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small shop ingested and trained (champion set) once for this module."""
+    from features.ingest import ingest
+    from training.train import train
+
+    home = tmp_path_factory.mktemp("daily_home")
+    settings = Settings(home=home)
+    ingest(small_shop, settings=settings, progress=None, data_docs=False)
+    train(horizon_days=90, settings=settings, promote_after=True)
+    return home
+
+
+@pytest.fixture()
+def home(trained_home: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained home, so each test starts with empty queues."""
+    copy = tmp_path / "home"
+    shutil.copytree(trained_home, copy)
+    return copy
+
+
+def test_daily_scores_everyone_publishes_and_accounts_for_every_customer(home: Path) -> None:
+    settings = Settings(home=home)
+    report = daily.run_daily(settings)
+
+    scores = pd.read_parquet(report.scores_path)
+    assert len(scores) == report.customers_scored > 0
+    assert scores["customer_id"].is_unique
+    assert scores["churn_probability"].between(0, 1).all()
+    published = load_published_snapshot(settings.snapshots_dir)
+    assert published.as_of == report.as_of
+    assert set(published.customer_ids) == set(scores["customer_id"])
+
+    queues = report.queues
+    assert queues.queued + sum(getattr(queues, rule) for rule in RULES) == report.customers_scored
+    store = open_store(settings.queue_database_url)
+    items = store.items(report.as_of)
+    store.close()
+    assert len(items) == queues.queued > 0
+    assert items["reason_sentence"].str.len().gt(0).all()
+
+
+def test_rerun_for_the_same_date_duplicates_nothing(home: Path) -> None:
+    settings = Settings(home=home)
+    first = daily.run_daily(settings)
+    second = daily.run_daily(settings, as_of=first.as_of)
+    assert second.queues.already_built
+    store = open_store(settings.queue_database_url)
+    items = store.items(first.as_of)
+    store.close()
+    assert len(items) == first.queues.queued
+    assert items["customer_id"].is_unique
+
+
+def test_a_job_killed_before_the_queues_finishes_on_rerun(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(home=home)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed while building the queues")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(daily, "build_daily_queues", killed)
+        with pytest.raises(KeyboardInterrupt):
+            daily.run_daily(settings)
+    as_of = load_published_snapshot(settings.snapshots_dir).as_of  # published before the kill
+    store = open_store(settings.queue_database_url)
+    assert store.run_report(as_of) is None
+    assert store.items(as_of).empty
+    store.close()
+
+    report = daily.run_daily(settings)
+    assert not report.queues.already_built
+    store = open_store(settings.queue_database_url)
+    assert len(store.items(report.as_of)) == report.queues.queued
+    store.close()
+
+
+def test_reasons_are_computed_only_for_customers_who_can_reach_a_queue(home: Path) -> None:
+    settings = Settings(home=home)
+    config = OutreachConfig(
+        min_churn_probability=0.0,
+        team_capacity={
+            "customer-care": 2,
+            "service-recovery": 2,
+            "marketing": 2,
+            "account-management": 1,
+        },
+    )
+    report = daily.run_daily(settings, config=config)
+    budget = -(-daily.REASON_BUDGET_PER_SLOT * 7 // 0.9)
+    assert report.reasons_computed <= budget < report.customers_scored
+    scores = pd.read_parquet(report.scores_path)
+    assert (scores["reasons"].map(len) > 0).sum() <= report.reasons_computed
+    assert report.queues.over_capacity >= report.customers_scored - report.reasons_computed - (
+        report.queues.cooldown
+    )
+    assert report.queues.queued <= 7
+
+
+def test_default_as_of_is_the_day_after_the_data_for_an_old_export(home: Path) -> None:
+    con = connect(Settings(home=home).warehouse_path, read_only=True)
+    try:
+        last = daily.last_event_day(con)
+        assert daily.default_as_of(con, today=date(2099, 1, 1)) == last + timedelta(days=1)
+        assert daily.default_as_of(con, today=last) == last
+    finally:
+        con.close()
