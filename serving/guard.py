@@ -19,13 +19,20 @@ from serving.metrics import OUTCOME_OF_STATUS, SCORE_REQUESTS
 
 logger = logging.getLogger("churnguard.serving")
 
-# Paths anyone may call: probes, metrics, the OpenAPI document and UI, the agent page's shell (its
-# data comes from the queue API, which needs a key).
+# Paths anyone may call: probes (they say whether a model is loaded, never a secret), the OpenAPI
+# document and UI, the agent page's shell (its data comes from the queue API, which needs a key).
+# /metrics needs role admin: its labels are not secret, but its volume and timings are an oracle.
 OPEN_PATHS = frozenset(
-    {"/", "/healthz", "/livez", "/readyz", "/metrics", "/docs.json", "/schema.json", "/agent"}
+    {"/", "/healthz", "/livez", "/readyz", "/docs.json", "/schema.json", "/agent"}
 )
 OPEN_PREFIXES = ("/static_content/", "/assets/")
-ROLE_OF_PREFIX = (("/score", "score"), ("/queue", "outreach"), ("/agent/rows", "outreach"))
+ROLE_OF_PREFIX = (
+    ("/score", "score"),
+    ("/queue", "outreach"),
+    ("/agent/rows", "outreach"),
+    ("/metrics", "admin"),
+)
+OPENAPI_PATH = "/docs.json"
 KEY_SCOPE = "churnguard.key"  # the authenticated ApiKey, for the routes behind the guard
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -71,17 +78,29 @@ class Guard:
     """ASGI middleware; `runtime()` gives the current service instance's keys, readiness and limit
     (the middleware outlives instances: one app object may start the service more than once)."""
 
-    def __init__(self, app: Callable, runtime: Callable[[], Runtime | None]) -> None:
+    def __init__(
+        self,
+        app: Callable,
+        runtime: Callable[[], Runtime | None],
+        openapi: Callable[[], dict] | None = None,
+    ) -> None:
         self.app = app
         self.runtime = runtime
+        self.openapi = openapi
+        self._document: dict | None = None
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        if path == OPENAPI_PATH and self.openapi is not None:
+            if self._document is None:
+                self._document = self.openapi()
+            await send_json(send, 200, self._document)
+            return
         runtime = self.runtime()
-        if runtime is None and path in ("/healthz", "/livez", "/metrics"):
+        if runtime is None and path in ("/healthz", "/livez"):
             await self.app(scope, receive, send)
             return
         if runtime is None:  # the service instance is not built yet (or already gone)
@@ -123,6 +142,12 @@ class Guard:
                 extra = {"www-authenticate": 'Bearer realm="churnguard"'} if status == 401 else {}
                 await send_json(send, status, body, extra)
                 return
+        if any(ord(char) < 32 or ord(char) == 127 for char in scope["path"]):
+            # No route has them; without this check the router answers a plain-text 404.
+            await send_json(
+                send, 400, problem("the path contains control characters", ["path"], "bad_path")
+            )
+            return
         if scope["method"] in BODY_METHODS:
             receive = await self._bounded_body(runtime.max_body_bytes, scope, receive, send)
             if receive is None:

@@ -6,23 +6,45 @@ this module maps HTTP to it. The agent is the name typed on the page, or else th
 
 from __future__ import annotations
 
+import pathlib
+import re
 import threading
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from outreach.records import IllegalTransition, ItemState, OutreachError, QueueItem
 from outreach.store import OutreachStore, open_store
 from serving.guard import KEY_SCOPE
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = pathlib.Path(__file__).parent / "templates"
 MAX_CLAIM = 50
+MAX_ITEM_ID = 2**63 - 1  # the largest id a BIGINT primary key holds
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    """Dates are ISO strings; pydantic alone would read a number ("0", 0.0) as seconds since 1970."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
+        raise ValueError("expected a date as YYYY-MM-DD, e.g. 2025-06-30")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+# FastAPI skips the type's validators when Query() is the default, so Query goes in Annotated too.
+DayQuery = Annotated[
+    date | None,
+    BeforeValidator(_iso_date_only),
+    Query(alias="date", description="Day of the queue, YYYY-MM-DD; default today."),
+]
 
 
 class QueueAccess:
@@ -48,11 +70,13 @@ class QueueAccess:
 class ClaimRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    n: int = Field(1, ge=1, le=MAX_CLAIM, description=f"How many items to claim (1-{MAX_CLAIM}).")
+    n: StrictInt = Field(
+        1, ge=1, le=MAX_CLAIM, description=f"How many items to claim (1-{MAX_CLAIM})."
+    )
     agent: str | None = Field(
         None, min_length=1, max_length=80, description="Who claims; default the API key's name."
     )
-    queue_date: date | None = Field(
+    queue_date: IsoDate | None = Field(
         None, description="Only items of this date; default every open date, oldest first."
     )
 
@@ -68,6 +92,10 @@ class OutcomeRequest(BaseModel):
     notes: str | None = Field(None, max_length=2000)
 
 
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"
+
+
 class QueueItems(BaseModel):
     items: list[QueueItem]
 
@@ -77,8 +105,10 @@ def _agent(request: Request, given: str | None) -> str:
     return given or (key.name if key is not None else "unknown")
 
 
-def _items(store: OutreachStore, team: str, queue_date: date, state: str | None) -> list[QueueItem]:
-    frame = store.items(queue_date, team=team, state=state)
+def _items(
+    store: OutreachStore, team: str, queue_date: date | None, state: str | None
+) -> list[QueueItem]:
+    frame = store.items(queue_date or date.today(), team=team, state=state)
     frame = frame.astype(object).where(frame.notna(), None)  # SQL NULL, not NaN
     return [QueueItem.model_validate(row) for row in frame.to_dict(orient="records")]
 
@@ -111,7 +141,7 @@ def build_queue_app(
     @app.get("/queue/{team}", response_model=QueueItems)
     def list_queue(
         team: str,
-        queue_date: date = Query(default_factory=date.today, alias="date"),
+        queue_date: DayQuery = None,
         state: str | None = Query(None),
     ) -> QueueItems:
         """A team's queue for a date (default today), by priority; optionally one state's items."""
@@ -131,34 +161,38 @@ def build_queue_app(
         return QueueItems(items=items)
 
     @app.post("/queue/items/{item_id}/outcome", response_model=QueueItem)
-    def outcome(item_id: int, body: OutcomeRequest, request: Request) -> QueueItem:
+    def outcome(
+        item_id: Annotated[int, Path(ge=1, le=MAX_ITEM_ID)], body: OutcomeRequest, request: Request
+    ) -> QueueItem:
         """Record what happened to an item (contacted, then resolved / no_answer / declined)."""
         try:
             return store().transition(item_id, body.state, _agent(request, body.agent), body.notes)
         except OutreachError as error:
             raise _refusal(error) from error
 
-    @app.get("/queue/{team}/export.csv", response_class=PlainTextResponse)
-    def export(
-        team: str, queue_date: date = Query(default_factory=date.today, alias="date")
-    ) -> PlainTextResponse:
+    @app.get("/queue/{team}/export.csv", response_class=CsvResponse)
+    def export(team: str, queue_date: DayQuery = None) -> CsvResponse:
         """A team's items of a date as CSV."""
         from outreach.exports import items_csv
 
+        queue_date = queue_date or date.today()
         text = items_csv(_items(store(), team, queue_date, None))
         filename = f"queue_{team}_{queue_date.isoformat()}.csv"
-        return PlainTextResponse(
-            text,
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        # Headers are latin-1: an ASCII fallback name, and the team's own name per RFC 6266.
+        fallback = "".join(
+            c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in filename
         )
+        disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+        return CsvResponse(text, headers={"Content-Disposition": disposition})
 
     @app.get("/agent", response_class=HTMLResponse)
     def agent_page(
-        team: str | None = None, queue_date: date = Query(default_factory=date.today, alias="date")
+        team: str | None = None,
+        queue_date: DayQuery = None,
     ) -> HTMLResponse:
         """The agents' page: the shell; its rows come from /agent/rows with the agent's key."""
         known = teams()
+        queue_date = queue_date or date.today()
         html = pages.get_template("agent.html").render(
             teams=known, team=team or (known[0] if known else ""), queue_date=queue_date.isoformat()
         )
@@ -168,7 +202,7 @@ def build_queue_app(
     def agent_rows(
         team: str,
         request: Request,
-        queue_date: date = Query(default_factory=date.today, alias="date"),
+        queue_date: DayQuery = None,
     ) -> HTMLResponse:
         """The queue's rows, rendered on the server (needs a key with role outreach)."""
         if request.scope.get(KEY_SCOPE) is None:

@@ -125,6 +125,12 @@ def _teams() -> list[str]:
     return sorted(load_playbooks().teams)
 
 
-ChurnService.add_asgi_middleware(Guard, runtime=_runtime)
+def _openapi() -> dict:
+    from serving.openapi import complete_openapi
+
+    return complete_openapi(ChurnService.openapi_spec.asdict())
+
+
+ChurnService.add_asgi_middleware(Guard, runtime=_runtime, openapi=_openapi)
 # Queue endpoints (role outreach) and the agents' page, on the same port as /score.
 ChurnService.mount_asgi_app(build_queue_app(_queue, _teams), path="/", name="outreach")

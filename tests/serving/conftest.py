@@ -174,6 +174,7 @@ class Api:
     client: object
     score_key: str
     outreach_key: str
+    admin_key: str = ""
 
     def score(self, body, key: str | None = None, **kwargs):
         headers = {"Authorization": f"Bearer {key or self.score_key}"}
@@ -201,8 +202,9 @@ def api(serving_home: Path, asgi_app):
     path = get_settings().api_keys_path
     score_key, _ = create_key(path, "crm", "score")
     outreach_key, _ = create_key(path, "agents", "outreach")
+    admin_key, _ = create_key(path, "ops", "admin")
     with TestClient(asgi_app, raise_server_exceptions=False) as client:
-        yield Api(client, score_key, outreach_key)
+        yield Api(client, score_key, outreach_key, admin_key)
 
 
 @pytest.fixture()

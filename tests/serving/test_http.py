@@ -153,7 +153,12 @@ def test_readyz_is_503_with_the_reason_when_there_is_no_snapshot(serving_home, a
 def test_metrics_count_scores_by_outcome(api, serving_world):
     api.score({"customers": [*_ids(serving_world), {"customer_id": "ghost"}]})
     api.client.post("/score", json={"customers": []})
-    text = api.client.get("/metrics").text
+    assert api.client.get("/metrics").status_code == 401
+    assert (
+        api.client.get("/metrics", headers={"Authorization": f"Bearer {api.score_key}"}).status_code
+        == 403
+    )
+    text = api.client.get("/metrics", headers={"Authorization": f"Bearer {api.admin_key}"}).text
     assert 'churnguard_score_customers_total{outcome="unknown_customer"}' in text
     assert 'churnguard_score_request_seconds_count{outcome="ok"}' in text
     assert 'churnguard_score_request_seconds_count{outcome="unauthorized"}' in text

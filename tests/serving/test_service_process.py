@@ -24,6 +24,7 @@ def _free_port() -> int:
 @pytest.mark.service
 def test_bentoml_serve_answers_score(serving_home, serving_world, tmp_path):
     key, _ = create_key(serving_home / "api_keys.json", "crm", "score")
+    admin, _ = create_key(serving_home / "api_keys.json", "ops", "admin")
     port = _free_port()
     env = {
         **os.environ,
@@ -62,7 +63,10 @@ def test_bentoml_serve_answers_score(serving_home, serving_world, tmp_path):
         assert scored["customer_id"] == customer and scored["status"] == "scored"
         assert ghost["error"] == "unknown_customer"
         assert httpx.post(f"{base}/score", json={}, timeout=10).status_code == 401
-        assert "churnguard_score_customers_total" in httpx.get(f"{base}/metrics", timeout=10).text
+        metrics = httpx.get(
+            f"{base}/metrics", headers={"Authorization": f"Bearer {admin}"}, timeout=10
+        )
+        assert "churnguard_score_customers_total" in metrics.text
         assert customer not in (tmp_path / "serve.log").read_text()
     finally:
         process.terminate()
