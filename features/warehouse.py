@@ -2,7 +2,8 @@
 
 Besides the contract tables (DDL from `features.contract`) it holds two internal tables written by
 ingest: `quarantine` (every rejected row with the rules it broke) and `ingest_runs` (one row per
-successful run). Timestamps are naive UTC.
+successful run). Timestamps are naive UTC. `warehouse_meta` records the contract version that wrote
+it: a warehouse of another version is refused at open, never read as if it were this one.
 """
 
 from __future__ import annotations
@@ -11,8 +12,16 @@ from pathlib import Path
 
 import duckdb
 
-from churnguard.names import INGEST_RUNS_TABLE, QUARANTINE_TABLE
+from churnguard.names import CONTRACT_VERSION, INGEST_RUNS_TABLE, ORDERS, QUARANTINE_TABLE
 from features.contract import CONTRACT
+
+META_TABLE = "warehouse_meta"
+META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+
+
+class WarehouseVersionError(ValueError):
+    """The warehouse was written by another contract version than the one this churnguard reads."""
+
 
 QUARANTINE_DDL = f"""
 CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
@@ -50,9 +59,41 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
-    if not read_only:
-        create_schema(con)
+    try:
+        check_contract_version(con, path)
+        if not read_only:
+            create_schema(con)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def recorded_contract_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The contract version recorded in the warehouse; None when nothing is recorded."""
+    if META_TABLE not in _tables(con):
+        return None
+    row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'contract_version'").fetchone()
+    return None if row is None else row[0]
+
+
+def check_contract_version(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
+    """Refuse a warehouse written by another contract version (or by one that recorded none)."""
+    recorded = recorded_contract_version(con)
+    if recorded is None:
+        tables = _tables(con)
+        if ORDERS not in tables or row_count(con, ORDERS) == 0:
+            return  # a new (or empty) warehouse: create_schema records this version
+        recorded = "0 (no version recorded)"
+    if recorded != CONTRACT_VERSION:
+        raise WarehouseVersionError(
+            f"warehouse at {path} was written by contract v{recorded}; this churnguard reads "
+            f"v{CONTRACT_VERSION}: re-ingest into a new CHURNGUARD_HOME or migrate it"
+        )
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -61,6 +102,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(table.warehouse_ddl())
     con.execute(QUARANTINE_DDL)
     con.execute(INGEST_RUNS_DDL)
+    con.execute(META_DDL)
+    con.execute(
+        f"INSERT INTO {META_TABLE} VALUES ('contract_version', ?) ON CONFLICT DO NOTHING",
+        [CONTRACT_VERSION],
+    )
 
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:

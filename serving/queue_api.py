@@ -6,6 +6,7 @@ this module maps HTTP to it. The agent is the name typed on the page, or else th
 
 from __future__ import annotations
 
+import logging
 import pathlib
 import re
 import threading
@@ -15,13 +16,16 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from outreach.records import IllegalTransition, ItemState, OutreachError, QueueItem
 from outreach.store import OutreachStore, open_store
 from serving.guard import KEY_SCOPE
+
+logger = logging.getLogger("churnguard.serving")
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates"
 MAX_CLAIM = 50
@@ -131,6 +135,25 @@ def build_queue_app(
         title="churnguard outreach queues", docs_url=None, redoc_url=None, openapi_url=None
     )
     pages = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        # The database went away (restart, network, connections refused): a 503 the client can
+        # retry, never a 500; the pool reconnects by itself once it is back. The URL is not said:
+        # it may carry a password.
+        logger.warning(
+            "queue database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            error.__class__.__name__,
+        )
+        return JSONResponse(
+            {"detail": "the queue database is unavailable; retry in a few seconds"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(InterfaceError, database_unavailable)
 
     def store() -> OutreachStore:
         current = access()

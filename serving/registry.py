@@ -21,10 +21,20 @@ class RegistrySource:
         self.uri = uri
         self.tracking_uri = tracking_uri
         self.name, _alias, _version = parse_model_uri(uri)
-        self._client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._client: mlflow.MlflowClient | None = None
+
+    @property
+    def client(self) -> mlflow.MlflowClient:
+        """Made on first use, not at start: a store that cannot be opened (unreachable, corrupt)
+        is a reload that fails and is retried, not a service that fails to start."""
+        if self._client is None:
+            self._client = mlflow.MlflowClient(
+                tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+            )
+        return self._client
 
     def current_version(self) -> str:
-        return str(resolve_model_version(self._client, self.uri).version)
+        return str(resolve_model_version(self.client, self.uri).version)
 
     def load(self, version: str) -> ChurnScorer:
         # Load the version just resolved, not the alias: the alias may move between the two calls.

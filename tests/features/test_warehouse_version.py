@@ -1,0 +1,70 @@
+"""A warehouse records the contract version that wrote it; another version is refused at open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from churnguard.names import CONTRACT_VERSION
+from features.warehouse import (
+    META_TABLE,
+    WarehouseVersionError,
+    connect,
+    recorded_contract_version,
+)
+
+
+def test_a_new_warehouse_records_this_contract_version(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    connect(path).close()
+    con = connect(path, read_only=True)
+    try:
+        assert recorded_contract_version(con) == CONTRACT_VERSION
+    finally:
+        con.close()
+
+
+def test_a_warehouse_of_another_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    connect(path).close()
+    con = duckdb.connect(str(path))
+    con.execute(f"UPDATE {META_TABLE} SET value = '0' WHERE key = 'contract_version'")
+    con.close()
+    for read_only in (False, True):
+        with pytest.raises(WarehouseVersionError) as refused:
+            connect(path, read_only=read_only)
+        message = str(refused.value)
+        assert str(path) in message and "contract v0" in message
+        assert f"reads v{CONTRACT_VERSION}" in message and "new CHURNGUARD_HOME" in message
+
+
+def test_an_older_warehouse_with_data_but_no_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE orders (order_id VARCHAR, customer_id VARCHAR)")
+    con.execute("INSERT INTO orders VALUES ('o1', 'c1')")
+    con.close()
+    with pytest.raises(WarehouseVersionError, match="no version recorded"):
+        connect(path)
+    con = duckdb.connect(str(path), read_only=True)  # and it was left as it was
+    assert con.execute("SELECT count(*) FROM orders").fetchone()[0] == 1
+    con.close()
+
+
+def test_the_daily_job_says_so_instead_of_scoring(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from churnguard.cli import app
+
+    home = tmp_path / "home"
+    home.mkdir()
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("CREATE TABLE orders (order_id VARCHAR, customer_id VARCHAR)")
+    con.execute("INSERT INTO orders VALUES ('o1', 'c1')")
+    con.close()
+    monkeypatch.setenv("CHURNGUARD_HOME", str(home))
+    result = CliRunner().invoke(app, ["daily"])
+    assert result.exit_code == 2, result.output
+    assert "re-ingest into a new CHURNGUARD_HOME" in result.output
