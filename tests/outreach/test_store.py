@@ -192,7 +192,10 @@ def test_concurrent_claims_never_hand_out_an_item_twice(
     all_ids = [item_id for ids in claimed for item_id in ids]
     assert len(all_ids) == len(set(all_ids))
     assert set(all_ids) == set(queued["id"])
-    assert sum(1 for ids in claimed if ids) > 1  # the agents did race
+    if not store_url.startswith("sqlite"):
+        # PostgreSQL's row locks let agents interleave; SQLite's busy handler backs waiting writers
+        # off, so one agent may legitimately take every batch on a loaded machine.
+        assert sum(1 for ids in claimed if ids) > 1  # the agents did race
     after = store.items(DAY, team="marketing")
     owner = {item_id: f"agent{i}" for i, ids in enumerate(claimed) for item_id in ids}
     assert (after["state"] == "claimed").all()
