@@ -34,9 +34,13 @@ test: install ## Lint, then run every test (slow and service tests included)
 test-fast: install ## Run the tests that are not marked slow
 	$(VENV)/bin/pytest -m "not slow"
 
-lint: install ## ruff over the code
+lint: install $(if $(findstring .tools,$(UV)),.tools/bin/uv) ## ruff over the code; pip-audit over uv.lock (fails when it cannot audit every package)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check . || true
+	@requirements=$$(mktemp) && trap 'rm -f $$requirements' EXIT && \
+	$(UV) export --frozen --no-hashes --no-emit-project --format requirements-txt -q -o $$requirements && \
+	$(VENV)/bin/pip-audit -r $$requirements --no-deps --disable-pip --strict --progress-spinner off \
+	|| { echo "lint: pip-audit failed: a known vulnerability, or a locked package it could not audit (vulnerability service unreachable, or a version it does not know); see above" >&2; exit 1; }
 
 bench: install ## Speed and memory benchmarks (ratios against baselines in the same run)
 	$(PY) -m bench
