@@ -337,9 +337,11 @@ def ingest_command(
             transient=True,
         )
 
+    from features.warehouse import WarehouseVersionError
+
     try:
         result = ingest(data_dir, progress=bars if progress else None)
-    except IngestError as error:
+    except (IngestError, WarehouseVersionError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(summary_table(result))
@@ -467,11 +469,12 @@ def train_command(
 
     On a registry without a champion, a model that passes the gate becomes champion even without
     --promote."""
+    from features.warehouse import WarehouseVersionError
     from training.train import TrainingDataError, train
 
     try:
         result = train(horizon_days=horizon_days, experiment=experiment, promote_after=promote)
-    except (TrainingDataError, FileNotFoundError) as error:
+    except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(result.summary(), soft_wrap=True)

@@ -53,11 +53,18 @@ def test_an_older_warehouse_with_data_but_no_version_is_refused(tmp_path: Path) 
     con.close()
 
 
-def test_the_daily_job_says_so_instead_of_scoring(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("command", [["daily"], ["ingest", "DATA"], ["train"]])
+def test_the_commands_say_so_instead_of_working(tmp_path: Path, monkeypatch, command) -> None:
     from typer.testing import CliRunner
 
     from churnguard.cli import app
 
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\no2,c1,2025-01-01T10:00:00,10\n"
+    )
+    command = [str(data) if part == "DATA" else part for part in command]
     home = tmp_path / "home"
     home.mkdir()
     con = duckdb.connect(str(home / "warehouse.duckdb"))
@@ -65,6 +72,6 @@ def test_the_daily_job_says_so_instead_of_scoring(tmp_path: Path, monkeypatch) -
     con.execute("INSERT INTO orders VALUES ('o1', 'c1')")
     con.close()
     monkeypatch.setenv("CHURNGUARD_HOME", str(home))
-    result = CliRunner().invoke(app, ["daily"])
+    result = CliRunner().invoke(app, command)
     assert result.exit_code == 2, result.output
     assert "re-ingest into a new CHURNGUARD_HOME" in result.output
