@@ -6,6 +6,7 @@ import multiprocessing as mp
 import resource
 import time
 from collections.abc import Callable
+from queue import Empty
 from typing import Any
 
 
@@ -23,8 +24,15 @@ def run_measured(target: Callable[..., Any], *args: Any) -> tuple[Any, float, fl
     queue: mp.Queue = context.Queue()
     process = context.Process(target=_child, args=(target, args, queue))
     process.start()
-    result = queue.get()
+    while True:  # a child that dies before answering must not leave the parent waiting forever
+        try:
+            result = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(
+                    f"benchmark child {target.__name__} died with exit code {process.exitcode} "
+                    "before reporting (its traceback is above)"
+                ) from None
     process.join()
-    if process.exitcode != 0:
-        raise RuntimeError(f"benchmark child {target.__name__} exited with {process.exitcode}")
     return result
