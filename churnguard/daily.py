@@ -25,7 +25,7 @@ from models.scorer import ChurnScorer
 from outreach.daily import build_daily_queues
 from outreach.playbooks import Playbooks, load_playbooks
 from outreach.records import QueueRunReport
-from outreach.rules import SCORED_COLUMNS, OutreachConfig, expected_value
+from outreach.rules import EXCLUSION_RULES, SCORED_COLUMNS, OutreachConfig, expected_value
 from outreach.store import OutreachStore, open_store
 
 # Reasons (TreeSHAP) cost ~1 ms a row, so they are computed only for the customers who can reach a
@@ -218,15 +218,7 @@ def format_daily_report(report: DailyReport) -> str:
     queues = report.queues
     teams = ", ".join(f"{team} {n}" for team, n in sorted(queues.queued_by_team.items())) or "none"
     left_out = ", ".join(
-        f"{rule.replace('_', ' ')} {getattr(queues, rule)}"
-        for rule in (
-            "below_min_probability",
-            "no_consented_channel",
-            "cooldown",
-            "no_actionable_reason",
-            "over_capacity",
-            "control_group",
-        )
+        f"{rule.replace('_', ' ')} {getattr(queues, rule)}" for rule in EXCLUSION_RULES
     )
     built = "already built earlier: nothing changed" if queues.already_built else "built"
     return "\n".join(

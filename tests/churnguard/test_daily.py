@@ -13,30 +13,10 @@ import churnguard.daily as daily
 from churnguard.settings import Settings
 from features.publish import load_published_snapshot
 from features.warehouse import connect
-from outreach.rules import OutreachConfig
+from outreach.rules import EXCLUSION_RULES, OutreachConfig
 from outreach.store import open_store
 
-RULES = (
-    "below_min_probability",
-    "no_consented_channel",
-    "cooldown",
-    "no_actionable_reason",
-    "over_capacity",
-    "control_group",
-)
-
-
-@pytest.fixture(scope="module")
-def trained_home(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small shop ingested and trained (champion set) once for this module."""
-    from features.ingest import ingest
-    from training.train import train
-
-    home = tmp_path_factory.mktemp("daily_home")
-    settings = Settings(home=home)
-    ingest(small_shop, settings=settings, progress=None, data_docs=False)
-    train(horizon_days=90, settings=settings, promote_after=True)
-    return home
+RULES = EXCLUSION_RULES
 
 
 @pytest.fixture()

@@ -16,30 +16,12 @@ import pytest
 from sqlalchemy import func, select
 
 from churnguard.settings import Settings
+from outreach.rules import EXCLUSION_RULES
 from outreach.store import open_store
 from outreach.tables import queue_items, runs
 
 CHURNGUARD = str(Path(sys.executable).with_name("churnguard"))
-RULES = (
-    "below_min_probability",
-    "no_consented_channel",
-    "cooldown",
-    "over_capacity",
-    "control_group",
-    "no_actionable_reason",
-)
-
-
-@pytest.fixture(scope="module")
-def trained_home(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from features.ingest import ingest
-    from training.train import train
-
-    home = tmp_path_factory.mktemp("killed_daily_home")
-    settings = Settings(home=home)
-    ingest(small_shop, settings=settings, progress=None, data_docs=False)
-    train(horizon_days=90, settings=settings, promote_after=True)
-    return home
+RULES = EXCLUSION_RULES
 
 
 def _daily(home: Path) -> subprocess.Popen:
