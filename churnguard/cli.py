@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +17,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output (cron mail, CI logs) gets a readable width instead of rich's 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=140)
 
 
 @app.callback()
