@@ -400,6 +400,7 @@ def keys_create_command(
     roles: str = typer.Option(
         "score", "--roles", help="Comma-separated roles: score, outreach, admin."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the key (for scripts)."),
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
     from serving.keys import KeyStoreError, create_key
@@ -410,6 +411,9 @@ def keys_create_command(
     except KeyStoreError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error
+    if quiet:
+        print(key)
+        return
     console.print(
         f"key {stored.name!r} with roles {', '.join(stored.roles)} (stored hashed in {path}):"
     )

@@ -88,3 +88,20 @@ def test_bad_roles_and_names_and_duplicates_are_refused(tmp_path):
         create_key(path, "crm", "score")
     with pytest.raises(KeyStoreError, match="no active key"):
         revoke_key(path, "nobody")
+
+
+def test_keys_create_quiet_prints_only_the_key_it_stored_the_hash_of(churnguard_home):
+    from typer.testing import CliRunner
+
+    from churnguard.cli import app
+    from churnguard.settings import get_settings
+    from serving.keys import hash_key, read_key_file
+
+    result = CliRunner().invoke(
+        app, ["keys", "create", "--name", "crm", "--roles", "score", "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    key = result.output.strip()
+    assert "\n" not in key and " " not in key
+    (stored,) = read_key_file(get_settings().api_keys_path)
+    assert stored.name == "crm" and stored.sha256 == hash_key(key)
