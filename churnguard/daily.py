@@ -22,7 +22,7 @@ from features.snapshot import build_snapshot
 from features.warehouse import connect
 from models.pyfunc import load_scorer
 from models.scorer import ChurnScorer
-from outreach.daily import build_daily_queues
+from outreach.daily import build_daily_queues, open_day
 from outreach.playbooks import Playbooks, load_playbooks
 from outreach.records import QueueRunReport
 from outreach.rules import EXCLUSION_RULES, SCORED_COLUMNS, OutreachConfig, expected_value
@@ -77,7 +77,7 @@ def default_as_of(con, today: date | None = None) -> date:
 
 
 def reason_candidates(
-    scores: pd.DataFrame, cooling_down: set[str], config: OutreachConfig, budget: int
+    scores: pd.DataFrame, cooling_down: frozenset[str], config: OutreachConfig, budget: int
 ) -> np.ndarray:
     """Row positions of the customers worth explaining: eligible by probability, not cooling down,
     the `budget` highest by value at risk (ties by probability)."""
@@ -164,7 +164,9 @@ def run_daily(
     scores, matrix = score_customers(scorer, snapshot, config.horizon_days, config)
 
     store = store or open_store(settings.queue_database_url)
-    cooling = store.cooling_down(as_of, config.cooldown_days)
+    # A date already built is left as it was (build_daily_queues says so); only a new one is opened.
+    opened = open_day(store, as_of, config) if store.run_report(as_of) is None else None
+    cooling = opened.cooling_down if opened else frozenset()
     capacity = sum(playbooks.capacities(config.team_capacity).values())
     budget = math.ceil(REASON_BUDGET_PER_SLOT * capacity / (1 - config.control_fraction))
     explained = reason_candidates(scores, cooling, config, budget)
@@ -201,6 +203,7 @@ def run_daily(
         model_version=model_version,
         over_capacity_before=int((~in_queue_run).sum()),
         scored_total=len(scores),
+        opened=opened,
     )
     return DailyReport(
         as_of=as_of,

@@ -8,6 +8,7 @@ day's build, never a rewrite of an old one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -16,6 +17,21 @@ from outreach.playbooks import Playbooks, load_playbooks
 from outreach.records import QueueRunReport
 from outreach.rules import OutreachConfig, select_outreach
 from outreach.store import OutreachStore, utcnow
+
+
+@dataclass(frozen=True)
+class OpenedDay:
+    """A day made ready for building: stale items expired, then who is cooling down read."""
+
+    expired: int
+    cooling_down: frozenset[str]
+
+
+def open_day(store: OutreachStore, as_of: date, config: OutreachConfig) -> OpenedDay:
+    """Expire stale unclaimed items, then read the cooldown set (in that order: an expired item no
+    longer holds its customer). Callers that need the cooldown set before building pass this on."""
+    expired = store.expire_unclaimed(before=as_of - timedelta(days=config.expire_after_days - 1))
+    return OpenedDay(expired, frozenset(store.cooling_down(as_of, config.cooldown_days)))
 
 
 def build_daily_queues(
@@ -28,6 +44,7 @@ def build_daily_queues(
     model_version: str | None = None,
     over_capacity_before: int = 0,
     scored_total: int | None = None,
+    opened: OpenedDay | None = None,
 ) -> QueueRunReport:
     """Build the queues of `as_of`: expire stale unclaimed items, read who is cooling down, apply the
     rules (`outreach.rules.select_outreach`) and store items, control members and the run report.
@@ -37,7 +54,8 @@ def build_daily_queues(
     customers table (customer_id, preferred_channel, consent_email/phone/sms) or None.
     `over_capacity_before`: customers the caller already cut as ranking below any day's capacity (the
     daily job explains only the top candidates); they are counted as over_capacity, and
-    `scored_total` (default len(scored)) is how many customers were scored in all.
+    `scored_total` (default len(scored)) is how many customers were scored in all. `opened`: the
+    caller's `open_day` of this date, when it already opened it.
     """
     config = config or OutreachConfig()
     playbooks = playbooks or load_playbooks()
@@ -46,15 +64,14 @@ def build_daily_queues(
         return existing.model_copy(update={"already_built": True})
 
     started_at = utcnow()
-    expired = store.expire_unclaimed(before=as_of - timedelta(days=config.expire_after_days - 1))
-    cooling = store.cooling_down(as_of, config.cooldown_days)
-    selection = select_outreach(scored, customers, as_of, playbooks, config, cooling)
+    opened = opened or open_day(store, as_of, config)
+    selection = select_outreach(scored, customers, as_of, playbooks, config, opened.cooling_down)
     report = QueueRunReport(
         queue_date=as_of,
         period=selection.period,
         scored=selection.scored if scored_total is None else scored_total,
         queued=len(selection.items),
-        expired=expired,
+        expired=opened.expired,
         queued_by_team=selection.queued_by_team,
         playbook_version=playbooks.version,
         model_version=model_version,
