@@ -17,7 +17,7 @@ import pandas as pd
 
 from churnguard.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
-from features.publish import publish_snapshot
+from features.publish import publish_snapshot, write_parquet_atomically
 from features.snapshot import build_snapshot
 from features.warehouse import connect
 from models.pyfunc import load_scorer
@@ -122,14 +122,6 @@ def score_customers(
     return scores, matrix
 
 
-def _write_atomically(frame: pd.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    frame.to_parquet(partial, index=False)
-    partial.replace(path)
-    return path
-
-
 def _customers_table(con) -> pd.DataFrame | None:
     customers = con.execute(f"SELECT {', '.join(CUSTOMER_COLUMNS)} FROM customers").df()
     return None if customers.empty else customers
@@ -179,7 +171,7 @@ def run_daily(
     scores["model_version"] = model_version
     scores["as_of"] = pd.Timestamp(as_of)
 
-    scores_path = _write_atomically(
+    scores_path = write_parquet_atomically(
         scores.drop(columns=["orders_365d", "avg_order_value", "tenure_days"]),
         settings.exports_dir / f"scores_{as_of.isoformat()}.parquet",
     )

@@ -36,6 +36,15 @@ class PublishedSnapshot:
         return None if row is None else self.matrix[row]
 
 
+def write_parquet_atomically(frame: pd.DataFrame, path: Path) -> Path:
+    """Write next to `path`, then rename into place: a reader sees the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    frame.to_parquet(partial, index=False)
+    os.replace(partial, path)
+    return path
+
+
 def publish_snapshot(
     snapshot: pd.DataFrame,
     snapshots_dir: Path,
@@ -47,11 +56,10 @@ def publish_snapshot(
     missing = [name for name in ("customer_id", *feature_names) if name not in snapshot.columns]
     if missing:
         raise ValueError(f"snapshot to publish lacks columns {missing}")
-    snapshots_dir.mkdir(parents=True, exist_ok=True)
-    path = snapshots_dir / f"features_{as_of.isoformat()}.parquet"
-    partial = path.with_suffix(".parquet.partial")
-    snapshot[["customer_id", *feature_names]].to_parquet(partial, index=False)
-    os.replace(partial, path)
+    path = write_parquet_atomically(
+        snapshot[["customer_id", *feature_names]],
+        snapshots_dir / f"features_{as_of.isoformat()}.parquet",
+    )
     pointer = {
         "path": path.name,
         "as_of": as_of.isoformat(),
