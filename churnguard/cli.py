@@ -43,8 +43,7 @@ def config_command(
     markdown: bool = typer.Option(False, "--markdown", help="Print the README's settings table."),
 ) -> None:
     """Print every setting, its environment variable, its current value and what it is for."""
-    from churnguard.docs import configuration_markdown
-    from churnguard.settings import configuration_rows
+    from churnguard.docs import configuration_markdown, configuration_rows
 
     if markdown:
         typer.echo(configuration_markdown())

@@ -3,7 +3,6 @@
 Nothing here touches the disk at import; `Settings.ensure_home()` creates folders when a job needs them.
 """
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -104,40 +103,6 @@ class Settings(BaseSettings):
         ):
             folder.mkdir(parents=True, exist_ok=True)
         return self.home_dir
-
-
-SECRET_SETTINGS = frozenset({"api_keys", "log_salt"})
-
-
-@dataclass(frozen=True)
-class SettingRow:
-    """One documented setting: its variable, default, current value (secrets masked) and meaning."""
-
-    variable: str
-    default: str
-    value: str
-    description: str
-
-
-def configuration_rows() -> list[SettingRow]:
-    """Every setting of churnguard and of its service, in one list (the README's table)."""
-    from serving.config import get_serving_settings
-
-    rows = []
-    for settings in (get_settings(), get_serving_settings()):
-        for name, field in type(settings).model_fields.items():
-            value = getattr(settings, name)
-            if name in SECRET_SETTINGS and value:
-                value = "(set)"
-            variable = (
-                "MLFLOW_TRACKING_URI"
-                if name == "mlflow_tracking_uri"
-                else f"CHURNGUARD_{name.upper()}"
-            )
-            rows.append(
-                SettingRow(variable, str(field.default), str(value), field.description or "")
-            )
-    return rows
 
 
 def get_settings() -> Settings:
