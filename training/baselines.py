@@ -19,8 +19,9 @@ with P(alive | x, t_x, T) = 1 / (1 + [x > 0] a / (b + x - 1) * ((alpha + T) / (a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 import numpy as np
@@ -28,7 +29,13 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln
 
-__all__ = ["BGNBDParams", "bgnbd_p_alive", "bgnbd_p_no_purchase", "fit_bgnbd"]
+__all__ = [
+    "BGNBDParams",
+    "bgnbd_p_alive",
+    "bgnbd_p_no_purchase",
+    "fit_bgnbd",
+    "fit_bgnbd_by_cutoff",
+]
 
 from churnguard.names import ORDERS
 from models.prior import BGNBDParams, p_alive, p_no_purchase
@@ -142,6 +149,21 @@ def purchase_summary(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> pd.Dat
     frame["x"] = frame["x"].astype("int64")
     frame["t_x"] = frame["t_x"].astype("float64")
     return frame
+
+
+def fit_bgnbd_by_cutoff(
+    con: duckdb.DuckDBPyConnection, cutoffs: Sequence[date]
+) -> dict[date, BGNBDParams]:
+    """BG/NBD fitted at each cutoff on every customer with an order before it, as the baseline is.
+
+    The model boosts from these (see `training.fit`): BG/NBD's likelihood describes the whole
+    customer base, lapsed customers included, so fitting it on the active customers alone biases it.
+    """
+    fitted = {}
+    for cutoff in sorted(set(cutoffs)):
+        summary = purchase_summary(con, datetime(cutoff.year, cutoff.month, cutoff.day))
+        fitted[cutoff] = fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
+    return fitted
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from models.calibration import sigmoid
-from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, TENURE, BGNBDPrior, rfm_from_features
+from models.prior import (
+    FREQUENCY,
+    PRIOR_FEATURES,
+    RECENCY,
+    TENURE,
+    BGNBDParams,
+    BGNBDPrior,
+    rfm_from_features,
+)
 from models.scorer import ChurnScorer
 from training.baselines import fit_bgnbd
 from training.calibration import fit_calibrator, fit_platt
@@ -146,9 +155,7 @@ def fit_booster(
     return FitResult(booster=booster, best_iteration=int(best), valid_raw=valid_raw)
 
 
-def _fit_prior(frame: pd.DataFrame, horizon_days: int) -> BGNBDPrior:
-    x, t_x, T = rfm_from_features(frame[RECENCY], frame[TENURE], frame[FREQUENCY])
-    params = fit_bgnbd(x, t_x, T)
+def _prior_for(params: BGNBDParams, frame: pd.DataFrame, horizon_days: int) -> BGNBDPrior:
     return BGNBDPrior(
         params=params,
         horizon_days=horizon_days,
@@ -157,15 +164,37 @@ def _fit_prior(frame: pd.DataFrame, horizon_days: int) -> BGNBDPrior:
     )
 
 
-def _prior_margins(frame: pd.DataFrame, horizon_days: int, names: list[str]) -> np.ndarray:
-    """BG/NBD log-odds per row, its parameters fitted on each cutoff's own customers (as the
-    artifact's are fitted on the latest cutoff's): no label is used."""
+def _fit_on_rows(frame: pd.DataFrame) -> BGNBDParams:
+    x, t_x, T = rfm_from_features(frame[RECENCY], frame[TENURE], frame[FREQUENCY])
+    return fit_bgnbd(x, t_x, T)
+
+
+def _cutoff_dates(frame: pd.DataFrame) -> np.ndarray:
+    return pd.to_datetime(frame["cutoff"]).dt.date.to_numpy()
+
+
+def _prior_margins(
+    frame: pd.DataFrame,
+    horizon_days: int,
+    names: list[str],
+    params_by_cutoff: Mapping[date, BGNBDParams] | None,
+) -> np.ndarray:
+    """BG/NBD log-odds per row with the parameters of the row's own cutoff: no label is used.
+
+    Without `params_by_cutoff` (no warehouse at hand) each cutoff's parameters are fitted on that
+    cutoff's rows, which are active customers only."""
     margins = np.empty(len(frame))
     index = tuple(names.index(f) for f in PRIOR_FEATURES)
     X = frame[names].to_numpy(np.float64)
-    for _, rows in frame.groupby("cutoff").indices.items():
-        prior = _fit_prior(frame.iloc[rows], horizon_days)
-        margins[rows] = prior.margin(X[rows], index)
+    cutoffs = _cutoff_dates(frame)
+    for cutoff in np.unique(cutoffs):
+        rows = np.flatnonzero(cutoffs == cutoff)
+        params = (
+            params_by_cutoff[cutoff]
+            if params_by_cutoff is not None
+            else _fit_on_rows(frame.iloc[rows])
+        )
+        margins[rows] = _prior_for(params, frame.iloc[rows], horizon_days).margin(X[rows], index)
     return margins
 
 
@@ -176,14 +205,20 @@ def _priors(
     names: list[str],
     horizon_days: int,
     config: FitConfig,
+    params_by_cutoff: Mapping[date, BGNBDParams] | None,
 ) -> tuple[BGNBDPrior | None, np.ndarray | None, np.ndarray | None]:
     if not config.bgnbd_prior or not all(f in names for f in PRIOR_FEATURES):
         return None, None, None
     try:
-        prior = _fit_prior(reference, horizon_days)
-        init_fit = _prior_margins(fit, horizon_days, names)
-        init_valid = _prior_margins(valid, horizon_days, names)
-    except (ValueError, RuntimeError) as error:
+        reference_cutoffs = set(_cutoff_dates(reference))
+        if params_by_cutoff is not None and len(reference_cutoffs) == 1:
+            reference_params = params_by_cutoff[reference_cutoffs.pop()]
+        else:
+            reference_params = _fit_on_rows(reference)
+        prior = _prior_for(reference_params, reference, horizon_days)
+        init_fit = _prior_margins(fit, horizon_days, names, params_by_cutoff)
+        init_valid = _prior_margins(valid, horizon_days, names, params_by_cutoff)
+    except (ValueError, RuntimeError, KeyError) as error:
         log.warning("BG/NBD prior not used (%s); the trees start from the base rate", error)
         return None, None, None
     if not (np.all(np.isfinite(init_fit)) and np.all(np.isfinite(init_valid))):
@@ -209,13 +244,18 @@ def fit_scorer(
     horizon_days: int,
     config: FitConfig | None = None,
     metadata: dict[str, object] | None = None,
+    prior_params: Mapping[date, BGNBDParams] | None = None,
 ) -> tuple[ChurnScorer, FitResult]:
     """Booster (boosting from the BG/NBD prior) + calibrator (fitted on the validation slice) +
-    percentiles, bands and the prior's parameters from `reference` (the customers at the latest
-    cutoff: the population the scores will be read against; its labels are never used)."""
+    percentiles and bands from `reference` (the customers at the latest cutoff: the population the
+    scores will be read against; its labels are never used). `prior_params` holds BG/NBD's
+    parameters per cutoff (`training.baselines.fit_bgnbd_by_cutoff`); the artifact keeps the
+    reference cutoff's."""
     config = config or FitConfig()
     names = list(feature_names)
-    prior, init_fit, init_valid = _priors(fit, valid, reference, names, horizon_days, config)
+    prior, init_fit, init_valid = _priors(
+        fit, valid, reference, names, horizon_days, config, prior_params
+    )
     result = fit_booster(fit, valid, names, config, init_fit=init_fit, init_valid=init_valid)
     calibrator = fit_calibrator(result.valid_raw, valid["churned"].to_numpy(), config.calibration)
     scorer = ChurnScorer(

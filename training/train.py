@@ -22,14 +22,15 @@ import pandas as pd
 
 from churnguard.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from churnguard.settings import Settings, get_settings
-from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES, FEATURES
+from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
 from features.labels import training_cutoffs
 from features.snapshot import build_training_set
 from features.warehouse import connect
+from models.prior import PRIOR_FEATURES
 from models.pyfunc import log_scorer
 from models.reasons import REASON_CATALOGUE_VERSION
 from training import evaluate as ev
-from training.baselines import baseline_scores, purchase_summary
+from training.baselines import baseline_scores, fit_bgnbd_by_cutoff, purchase_summary
 from training.fit import FitConfig, fit_scorer
 from training.lineage import git_commit, table_fingerprints, warehouse_fingerprint
 from training.registry import (
@@ -45,7 +46,7 @@ from training.split import TimeSplit, plan_split, split_frame
 
 log = logging.getLogger(__name__)
 CUTOFF_EVERY_DAYS = 30
-ORDERS_ONLY_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.source == ORDERS)
+ORDERS_ONLY_FEATURES: tuple[str, ...] = features_from({ORDERS})
 
 
 class TrainingDataError(ValueError):
@@ -92,6 +93,14 @@ def _check_learnable(fit: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame)
         )
 
 
+def learnable_features(tables: dict[str, dict[str, object]], fit: pd.DataFrame) -> list[str]:
+    """The catalogue features the model is offered: those whose source tables have rows and that
+    vary over the fit rows (a column that is one value, or NaN, everywhere teaches nothing)."""
+    with_data = features_from({name for name, table in tables.items() if table["rows"]})
+    varying = fit[list(with_data)].nunique(dropna=True) > 1
+    return [name for name in with_data if varying[name] or name in PRIOR_FEATURES]
+
+
 def _has_other_tables(tables: dict[str, dict[str, object]]) -> bool:
     """True when the shop gave deliveries or feedback: then an orders-only model is worth comparing."""
     return any(tables[t]["rows"] for t in (DELIVERIES, FEEDBACK))
@@ -125,6 +134,7 @@ def train(
         frame = build_training_set(con, cutoffs, horizon_days, lookback_days=settings.lookback_days)
         split = plan_split(cutoffs, horizon_days)
         summary = purchase_summary(con, _as_datetime(split.test_cutoff))
+        prior_params = fit_bgnbd_by_cutoff(con, cutoffs)
         tables = table_fingerprints(con)
         time_range = con.execute(
             f"SELECT min(ordered_at), max(ordered_at) FROM {ORDERS}"
@@ -133,9 +143,9 @@ def train(
         con.close()
     build_seconds = time.perf_counter() - started
 
-    names = list(FEATURE_NAMES)
     fit, valid, test = split_frame(frame, split)
     _check_learnable(fit, valid, test)
+    names = learnable_features(tables, fit)
     log.info("training set: %d rows; %s", len(frame), split.describe())
 
     fit_started = time.perf_counter()
@@ -148,6 +158,7 @@ def train(
         horizon_days,
         fit_config,
         metadata={"split": split.strategy, "test_cutoff": str(split.test_cutoff)},
+        prior_params=prior_params,
     )
     fit_seconds = time.perf_counter() - fit_started
     X_test = scorer.matrix(test)
@@ -157,8 +168,8 @@ def train(
     orders_only_probability = None
     if _has_other_tables(tables):  # deliveries or feedback exist: measure what they add
         orders_only, _ = fit_scorer(
-            fit, valid, test, list(ORDERS_ONLY_FEATURES), FEATURE_CATALOGUE_VERSION,
-            horizon_days, fit_config,
+            fit, valid, test, [n for n in names if n in ORDERS_ONLY_FEATURES],
+            FEATURE_CATALOGUE_VERSION, horizon_days, fit_config, prior_params=prior_params,
         )  # fmt: skip
         orders_only_probability = orders_only.predict_proba(orders_only.matrix(test))
 
