@@ -30,7 +30,8 @@ class CustomerToScore(BaseModel):
         description="Feature values to score instead of the snapshot's, by feature name (see "
         "GET /readyz for the model's `feature_names`). Finite numbers only. A feature that is "
         "absent or null is scored as missing (NaN), which the model treats as 'unknown', exactly as "
-        "in training; the snapshot's value is NOT filled in. Unknown names are rejected (422).",
+        "in training; the snapshot's value is NOT filled in. Catalogue features the model does not "
+        "use are ignored; names outside the catalogue are rejected (422).",
         examples=[{"days_since_last_order": 140.0, "late_deliveries_90d": 2.0}],
     )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from features.catalogue import FEATURES_BY_NAME
 from serving.schemas import (
     CustomerToScore,
     ProblemDetail,
@@ -46,7 +47,9 @@ def redact(customer_id: str, salt: str = "") -> str:
 
 
 def check_feature_names(customers: Sequence[CustomerToScore], column_of: dict[str, int]) -> None:
-    """Inline features must all be the model's: 422 naming each unknown one and where it was."""
+    """Inline features must be the model's or the catalogue's: 422 naming each unknown one and where
+    it was. A catalogue feature the model does not use (say, a delivery feature sent to a model
+    trained on a shop with orders alone) is accepted and ignored, so a CRM can send every feature."""
     detail = [
         ProblemDetail(
             loc=["customers", i, "features", name],
@@ -56,7 +59,7 @@ def check_feature_names(customers: Sequence[CustomerToScore], column_of: dict[st
         for i, customer in enumerate(customers)
         if customer.features
         for name in customer.features
-        if name not in column_of
+        if name not in column_of and name not in FEATURES_BY_NAME
     ]
     if detail:
         names = sorted({d.loc[-1] for d in detail})
@@ -93,8 +96,9 @@ def assemble_matrix(
     for slot, features in inline:
         X[slot] = np.nan
         for name, value in features.items():
-            if value is not None:
-                X[slot, loaded.column_of[name]] = value
+            column = loaded.column_of.get(name)
+            if value is not None and column is not None:
+                X[slot, column] = value
     return X, positions, unscored
 
 

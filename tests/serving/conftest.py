@@ -26,6 +26,7 @@ class ServingWorld:
     tracking_db: Path
     artifacts: Path
     snapshot_frame: object  # pandas DataFrame: customer_id, as_of, FEATURE_NAMES
+    training_frame: object  # pandas DataFrame: customer_id, cutoff, churned, FEATURE_NAMES
     as_of: date
     customer_ids: tuple[str, ...]
 
@@ -91,6 +92,7 @@ def serving_world(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) ->
         tracking_db=tracking_db,
         artifacts=artifacts,
         snapshot_frame=snapshot,
+        training_frame=frame,
         as_of=as_of.date(),
         customer_ids=tuple(snapshot["customer_id"].astype(str)),
     )

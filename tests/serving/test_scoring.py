@@ -112,6 +112,30 @@ def test_unknown_feature_names_are_named_with_where(loaded):
     assert refused.value.detail[0].loc == ["customers", 1, "features", "shoe_size"]
 
 
+def test_catalogue_features_the_model_does_not_use_are_ignored(serving_world):
+    """A model trained on orders alone still accepts a CRM's delivery features, and ignores them."""
+    from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
+    from serving.state import assemble
+    from training.fit import FitConfig, fit_scorer
+
+    frame = serving_world.training_frame
+    cutoffs = sorted(frame["cutoff"].unique())
+    fit, valid = frame[frame["cutoff"].isin(cutoffs[:-1])], frame[frame["cutoff"] == cutoffs[-1]]
+    orders_only, _ = fit_scorer(
+        fit, valid, valid, features_from({"orders"}), FEATURE_CATALOGUE_VERSION, 90,
+        FitConfig(num_boost_round=20),
+    )  # fmt: skip
+    loaded = assemble(orders_only, "1", None, None)
+    sent = {"days_since_last_order": 30.0, "late_deliveries_90d": 3.0}
+    with_extra, _ = score_customers(_customers({"customer_id": "a", "features": sent}), loaded)
+    without, _ = score_customers(
+        _customers({"customer_id": "a", "features": {"days_since_last_order": 30.0}}), loaded
+    )
+    assert with_extra.results[0].churn_probability == without.results[0].churn_probability
+    with pytest.raises(RequestProblem, match="shoe_size"):
+        score_customers(_customers({"customer_id": "a", "features": {"shoe_size": 1.0}}), loaded)
+
+
 def test_redacted_ids_are_stable_and_not_the_id():
     assert redact("C0000042") == redact("C0000042") != redact("C0000043")
     assert "C0000042" not in redact("C0000042")
