@@ -37,3 +37,15 @@ def test_the_version_changes_with_a_definition(monkeypatch):
     changed = (*FEATURES[:-1], FEATURES[-1].__class__(**{**vars(FEATURES[-1]), "sql": "1.0"}))
     monkeypatch.setattr(catalogue, "FEATURES", changed)
     assert catalogue._catalogue_version() != FEATURE_CATALOGUE_VERSION
+
+
+def test_a_shop_with_orders_alone_gets_only_the_features_orders_can_give():
+    from features.catalogue import features_from
+
+    orders_only = features_from({"orders"})
+    assert "days_since_last_order" in orders_only and "orders_total" in orders_only
+    assert not any("deliver" in name or "rating" in name for name in orders_only)
+    with_deliveries = features_from({"orders", "deliveries"})
+    assert set(orders_only) < set(with_deliveries)
+    assert "late_deliveries_90d" in with_deliveries and "last_rating" not in with_deliveries
+    assert features_from(set(INPUT_TABLES)) == FEATURE_NAMES

@@ -83,3 +83,31 @@ def test_closed_forms_behave():
 def test_fit_rejects_impossible_inputs():
     with pytest.raises(ValueError, match="t_x <= T"):
         fit_bgnbd(np.array([1]), np.array([10.0]), np.array([5.0]))
+
+
+def test_fitted_per_cutoff_on_every_known_customer_as_the_baseline_is():
+    """The model's prior at a cutoff is the baseline's own BG/NBD fit there, lapsed customers too."""
+    from datetime import date, datetime
+
+    import duckdb
+    import pandas as pd
+
+    from training.baselines import fit_bgnbd_by_cutoff, purchase_summary
+
+    rng = np.random.default_rng(3)
+    days = np.sort(rng.uniform(0, 700, 4_000))
+    orders = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in rng.integers(0, 600, len(days))],
+            "ordered_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(days, unit="D"),
+        }
+    )
+    con = duckdb.connect()
+    con.register("orders", orders)
+    cutoffs = [date(2024, 9, 1), date(2025, 6, 1)]
+    fitted = fit_bgnbd_by_cutoff(con, cutoffs)
+    assert list(fitted) == cutoffs
+    for cutoff in cutoffs:
+        summary = purchase_summary(con, datetime(cutoff.year, cutoff.month, cutoff.day))
+        assert fitted[cutoff] == fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
+    assert fitted[cutoffs[0]] != fitted[cutoffs[1]]

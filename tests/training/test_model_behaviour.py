@@ -48,9 +48,23 @@ def test_orders_only_shop_trains_and_beats_both_baselines(trained_orders_only_sh
     report = trained_orders_only_shop.result.report
     assert report.orders_only is None  # no delivery or feedback signal to ablate
     assert report.model.roc_auc > report.recency.roc_auc
-    # On orders alone the model is level with BG/NBD: margins of a few 1e-4 that move with thread
-    # scheduling. Assert "not worse beyond noise" here; beating it on every shop is still open work.
+    # This shop's buying process is close to BG/NBD's own story, so on orders alone no model can do
+    # much better than BG/NBD: the margin is -0.001 here (+0.001 on average over `bench robustness`,
+    # clear wins on other processes in `bench blackbox`). Assert "level within noise".
     assert report.model.roc_auc > report.bgnbd.roc_auc - 0.002
+
+
+def test_a_model_trained_on_orders_alone_uses_only_order_features(trained_orders_only_shop):
+    from features.catalogue import features_from
+
+    trained = trained_orders_only_shop
+    scorer, _ = load_scorer(
+        f"models:/churnguard/{trained.result.version}", tracking_uri=trained.settings.tracking_uri
+    )  # the version this run registered, promoted or not
+    assert set(scorer.feature_names) <= set(features_from({"orders"}))
+    assert {"days_since_last_order", "orders_total", "days_since_first_order"} <= set(
+        scorer.feature_names
+    )
 
 
 def test_delivery_and_feedback_signals_beat_the_orders_only_model(
