@@ -26,7 +26,7 @@ from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
 from features.labels import training_cutoffs
 from features.snapshot import build_training_set
 from features.warehouse import connect
-from models.prior import PRIOR_FEATURES
+from models.prior import PRIOR_FEATURES, BGNBDParams
 from models.pyfunc import log_scorer
 from models.reasons import REASON_CATALOGUE_VERSION
 from training import evaluate as ev
@@ -93,6 +93,15 @@ def _check_learnable(fit: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame)
         )
 
 
+def _population_priors(con, cutoffs: list[date]) -> dict[date, BGNBDParams] | None:
+    """BG/NBD per cutoff on every known customer; None (each cutoff's own rows are used) if a fit fails."""
+    try:
+        return fit_bgnbd_by_cutoff(con, cutoffs)
+    except (ValueError, RuntimeError) as error:
+        log.warning("BG/NBD could not be fitted on every known customer (%s)", error)
+        return None
+
+
 def learnable_features(tables: dict[str, dict[str, object]], fit: pd.DataFrame) -> list[str]:
     """The catalogue features the model is offered: those whose source tables have rows and that
     vary over the fit rows (a column that is one value, or NaN, everywhere teaches nothing)."""
@@ -134,7 +143,7 @@ def train(
         frame = build_training_set(con, cutoffs, horizon_days, lookback_days=settings.lookback_days)
         split = plan_split(cutoffs, horizon_days)
         summary = purchase_summary(con, _as_datetime(split.test_cutoff))
-        prior_params = fit_bgnbd_by_cutoff(con, cutoffs)
+        prior_params = _population_priors(con, cutoffs)
         tables = table_fingerprints(con)
         time_range = con.execute(
             f"SELECT min(ordered_at), max(ordered_at) FROM {ORDERS}"
