@@ -44,7 +44,9 @@ from models.prior import BGNBDParams, p_alive, p_no_purchase
 def _aggregate(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, ...]:
     """Identical (x, t_x, T) triples counted once with a weight: a million customers fit in seconds."""
     frame = pd.DataFrame({"x": x, "t_x": t_x, "T": T})
-    grouped = frame.groupby(["x", "t_x", "T"], sort=False).size().reset_index(name="w")
+    # sorted, so the fit does not depend on the order the rows came in (DuckDB gives no fixed order,
+    # and where the likelihood is flat a different summation order ends somewhere else)
+    grouped = frame.groupby(["x", "t_x", "T"], sort=True).size().reset_index(name="w")
     return (
         grouped["x"].to_numpy(np.float64),
         grouped["t_x"].to_numpy(np.float64),

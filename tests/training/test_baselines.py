@@ -96,9 +96,11 @@ def test_fitted_per_cutoff_on_every_known_customer_as_the_baseline_is():
 
     rng = np.random.default_rng(3)
     days = np.sort(rng.uniform(0, 700, 4_000))
+    weights = rng.gamma(0.7, 1.0, 600)  # some customers buy far more often than others
+    weights /= weights.sum()
     orders = pd.DataFrame(
         {
-            "customer_id": [f"C{i}" for i in rng.integers(0, 600, len(days))],
+            "customer_id": [f"C{i}" for i in rng.choice(600, len(days), p=weights)],
             "ordered_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(days, unit="D"),
         }
     )
