@@ -114,8 +114,6 @@ def pandas_snapshot(
     )
     out["usual_gap_days"] = gap_days.groupby(customer).median()
     out["cancelled_orders_365d"] = count((days_ago <= 365) & cancelled)
-    out["cancelled_orders_90d"] = count((days_ago <= 90) & cancelled)
-    out["days_since_last_cancelled_order"] = days_ago.where(cancelled).groupby(customer).min()
     out["returned_orders_365d"] = count((days_ago <= 365) & returned)
     out["days_late_last_order"] = lateness_now.where(at_latest).groupby(customer).max()
 

@@ -211,21 +211,6 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "count_if(days_ago <= 365 AND is_cancelled)",
         reason=ReasonCode.CANCELLED_ORDERS,
     ),
-    _orders(
-        "cancelled_orders_90d",
-        f"Orders placed in the last 90 days that were cancelled (known {CANCELLATION_KNOWN_DAYS} day "
-        "after ordering; a shop often marks a refunded failed delivery so).",
-        "count_if(days_ago <= 90 AND is_cancelled)",
-        reason=ReasonCode.CANCELLED_ORDERS,
-    ),
-    _orders(
-        "days_since_last_cancelled_order",
-        "Days since the customer's latest cancelled order was placed (a fresh disappointment weighs "
-        "more than an old one).",
-        "min(days_ago) FILTER (WHERE is_cancelled)",
-        missing="no known cancelled order before the cutoff",
-        reason=ReasonCode.CANCELLED_ORDERS,
-    ),
     FeatureDefinition(
         "returned_orders_365d",
         f"Orders placed in the last 365 days that were returned (order or delivery status; known "
@@ -512,14 +497,13 @@ FEATURES_BY_NAME: Final[dict[str, FeatureDefinition]] = {f.name: f for f in FEAT
 
 
 def features_from(tables: set[str] | frozenset[str]) -> tuple[str, ...]:
-    """The features whose first source table is among `tables` (the tables a shop gave rows for;
-    "orders+deliveries" works from orders.status alone, "deliveries+orders" needs deliveries).
+    """The features whose every source table is among `tables` (the tables a shop gave rows for).
 
     A feature of an empty table is NaN for everyone: the model cannot learn from it, and offering it
     anyway only dilutes LightGBM's per-tree feature sampling (measured: it cost the orders-only model
     its margin over BG/NBD). `features_from({ORDERS})` is the orders-only model's list.
     """
-    return tuple(f.name for f in FEATURES if f.source.split("+")[0] in tables)
+    return tuple(f.name for f in FEATURES if set(f.source.split("+")) <= set(tables))
 
 
 def _catalogue_version() -> str:

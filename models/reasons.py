@@ -190,18 +190,6 @@ RULES: tuple[ReasonRule, ...] = (
         lambda v: f"{_count(v['cancelled_orders_365d'], 'cancelled order')} in the last year",
     ),
     ReasonRule(
-        "cancelled_orders_90d",
-        R.CANCELLED_ORDERS,
-        _at_least("cancelled_orders_90d", 1),
-        lambda v: f"{_count(v['cancelled_orders_90d'], 'cancelled order')} in the last 90 days",
-    ),
-    ReasonRule(
-        "days_since_last_cancelled_order",
-        R.CANCELLED_ORDERS,
-        _at_most("days_since_last_cancelled_order", 180),
-        lambda v: f"an order cancelled {_days(v['days_since_last_cancelled_order'])} ago",
-    ),
-    ReasonRule(
         "share_cancelled_orders_365d",
         R.CANCELLED_ORDERS,
         _at_least("share_cancelled_orders_365d", 0.2),

@@ -30,8 +30,6 @@ ANN = {
     "last_order_amount": 40.0,
     "usual_gap_days": 60.0,  # gaps 60 (01-01→03-02), 60 (03-02→05-01), 51 (05-01→06-21)
     "cancelled_orders_365d": 1.0,
-    "cancelled_orders_90d": 0.0,  # a2 was placed 121 days back
-    "days_since_last_cancelled_order": 121.0,
     "returned_orders_365d": 1.0,  # a3 arrived 05-03, +30 days = 06-02 < cutoff
     "delivered_orders_365d": 2.0,  # a1, a3
     "late_deliveries_90d": 0.0,  # a1 arrived 176 days back, a3 on the promised day
@@ -100,8 +98,6 @@ DAN = {
     "orders_total": 1.0,
     "spend_30d": 10.0,  # the cancellation of d1 is known only at 07-01 12:00
     "cancelled_orders_365d": 0.0,
-    "cancelled_orders_90d": 0.0,
-    "days_since_last_cancelled_order": NAN,  # d1's cancellation is not known yet
     "days_late_last_order": 0.0,  # promised 07-03: not due yet
     "open_overdue_orders": 0.0,
     "delivered_orders_365d": 0.0,  # d1 arrives 07-02
