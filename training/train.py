@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import mlflow
 import numpy as np
 import pandas as pd
 
 from churnguard.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from churnguard.settings import Settings, get_settings
-from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURES, features_from
+from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
 from features.labels import training_cutoffs
 from features.snapshot import build_training_set
 from features.warehouse import connect
@@ -46,9 +47,7 @@ from training.split import TimeSplit, plan_split, split_frame
 
 log = logging.getLogger(__name__)
 CUTOFF_EVERY_DAYS = 30
-# The ablation: what the model would know without deliveries and feedback (not even the returns that
-# a delivery row settles), to measure what those tables add.
-ORDERS_ONLY_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.source == ORDERS)
+ORDERS_ONLY_FEATURES: tuple[str, ...] = features_from({ORDERS})  # the ablation's features
 
 
 class TrainingDataError(ValueError):
@@ -95,7 +94,9 @@ def _check_learnable(fit: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame)
         )
 
 
-def _population_priors(con, cutoffs: list[date]) -> dict[date, BGNBDParams] | None:
+def _population_priors(
+    con: duckdb.DuckDBPyConnection, cutoffs: list[date]
+) -> dict[date, BGNBDParams] | None:
     """BG/NBD per cutoff on every known customer; None (each cutoff's own rows are used) if a fit fails."""
     try:
         return fit_bgnbd_by_cutoff(con, cutoffs)
@@ -105,8 +106,8 @@ def _population_priors(con, cutoffs: list[date]) -> dict[date, BGNBDParams] | No
 
 
 def learnable_features(tables: dict[str, dict[str, object]], fit: pd.DataFrame) -> list[str]:
-    """The catalogue features the model is offered: those whose (first) source table has rows and
-    that vary over the fit rows (a column that is one value, or NaN, everywhere teaches nothing)."""
+    """The catalogue features the model is offered: those whose source tables have rows and that
+    vary over the fit rows (a column that is one value, or NaN, everywhere teaches nothing)."""
     with_data = features_from({name for name, table in tables.items() if table["rows"]})
     varying = fit[list(with_data)].nunique(dropna=True) > 1
     return [name for name in with_data if varying[name] or name in PRIOR_FEATURES]
