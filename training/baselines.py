@@ -178,10 +178,15 @@ class BaselineScores:
 
 
 def baseline_scores(
-    summary: pd.DataFrame, customer_ids: pd.Series, horizon_days: int
+    summary: pd.DataFrame,
+    customer_ids: pd.Series,
+    horizon_days: int,
+    params: BGNBDParams | None = None,
 ) -> BaselineScores:
-    """Fit BG/NBD on every customer known at the cutoff, then score the given customers."""
-    params = fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
+    """Fit BG/NBD on every customer known at the cutoff (unless `params` were already fitted on this
+    summary, as `fit_bgnbd_by_cutoff` does), then score the given customers."""
+    if params is None:
+        params = fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
     indexed = summary.set_index("customer_id")
     missing = pd.Index(customer_ids).difference(indexed.index)
     if len(missing):

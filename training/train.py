@@ -185,7 +185,8 @@ def train(
         )  # fmt: skip
         orders_only_probability = orders_only.predict_proba(orders_only.matrix(test))
 
-    baselines = baseline_scores(summary, test["customer_id"], horizon_days)
+    test_params = None if prior_params is None else prior_params[split.test_cutoff]
+    baselines = baseline_scores(summary, test["customer_id"], horizon_days, test_params)
     report = ev.evaluate_held_out(
         y_test,
         probability,
