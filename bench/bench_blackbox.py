@@ -20,7 +20,7 @@ The processes (orders only; baskets lognormal, 3% cancelled):
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import sys
 import tempfile
@@ -204,8 +204,7 @@ def _cli(*args: str, home: Path) -> None:
 
 
 def _environment() -> dict[str, str]:
-    import os
-
+    """This process's environment without churnguard's or MLflow's settings: the home is the shop's."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("CHURNGUARD_", "MLFLOW_"))}
 
 
@@ -266,11 +265,10 @@ def run(scale: str) -> dict[str, object]:
     figures: dict[str, object] = {}
     worst, worst_shop = float("inf"), ""
     for shop in SHOPS[scale]:
-        folder = Path(tempfile.mkdtemp(prefix="churnguard-bench-blackbox-"))
-        try:
-            aucs = run_shop(shop, folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with tempfile.TemporaryDirectory(
+            prefix="churnguard-bench-blackbox-", ignore_cleanup_errors=True
+        ) as folder:
+            aucs = run_shop(shop, Path(folder))
         vs_bgnbd, vs_recency = aucs["model"] - aucs["bgnbd"], aucs["model"] - aucs["recency"]
         if shop.process != "bgnbd" and min(vs_bgnbd, vs_recency) < worst:
             worst, worst_shop = min(vs_bgnbd, vs_recency), shop.name

@@ -9,7 +9,6 @@ margin over the better baseline across shops.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -114,11 +113,10 @@ def run(scale: str) -> dict[str, object]:
     worst = float("inf")
     worst_shop = ""
     for shop in SHOPS[scale]:
-        folder = Path(tempfile.mkdtemp(prefix="churnguard-bench-robustness-"))
-        try:
-            aucs = run_shop(shop, folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with tempfile.TemporaryDirectory(
+            prefix="churnguard-bench-robustness-", ignore_cleanup_errors=True
+        ) as folder:
+            aucs = run_shop(shop, Path(folder))
         found = margins(aucs)
         baseline_margin = min(found["vs_recency"], found["vs_bgnbd"])
         if baseline_margin < worst:
