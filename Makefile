@@ -36,6 +36,7 @@ test-fast: install ## Run the tests that are not marked slow
 
 lint: install $(if $(findstring .tools,$(UV)),.tools/bin/uv) ## ruff over the code; pip-audit over uv.lock (fails when it cannot audit every package)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff format --check . || true
 	@requirements=$$(mktemp) && trap 'rm -f $$requirements' EXIT && \
 	$(UV) export --frozen --no-hashes --no-emit-project --format requirements-txt -q -o $$requirements && \
@@ -49,7 +50,7 @@ serve: install ## Start the scoring service on PORT (default 3000)
 	$(CG) serve --port $(PORT)
 
 mlflow-ui: install ## Open the MLflow UI on the local store
-	$(VENV)/bin/mlflow ui --backend-store-uri "$$($(PY) -c 'from churnguard.settings import get_settings; print(get_settings().tracking_uri)')" --port 5000
+	$(VENV)/bin/mlflow ui --backend-store-uri "$$($(PY) -c 'from common.settings import get_settings; print(get_settings().tracking_uri)')" --port 5000
 
 clean: ## Remove local state (CHURNGUARD_HOME default) and caches, not .venv
 	rm -rf .churnguard .pytest_cache .ruff_cache .hypothesis

@@ -153,7 +153,7 @@ def draw_orders(shop: Shop) -> pd.DataFrame:
 
 
 def _simulated_shop(shop: Shop, folder: Path) -> dict[str, pd.DataFrame]:
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from shopsim import ShopConfig, generate_shop
 
     end = (START + timedelta(days=shop.days - 1)).date()
     generate_shop(

@@ -22,9 +22,9 @@ MODEL_SHOP_CUSTOMERS = 5_000
 
 def _trained_store() -> Path:
     """A home whose MLflow store holds a champion trained on a small synthetic shop (cached)."""
-    from churnguard.settings import Settings
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from common.settings import Settings
     from features.ingest import ingest
+    from shopsim import ShopConfig, generate_shop
     from training.train import train
 
     home = CACHE / f"daily_model_{MODEL_SHOP_CUSTOMERS}"
@@ -57,7 +57,7 @@ def _snapshot_only(warehouse: str) -> dict[str, object]:
 
 def _daily(home: str, tracking_uri: str) -> dict[str, object]:
     from churnguard.daily import run_daily
-    from churnguard.settings import Settings
+    from common.settings import Settings
 
     report = run_daily(Settings(home=Path(home), mlflow_tracking_uri=tracking_uri), as_of=AS_OF)
     return {
@@ -69,7 +69,7 @@ def _daily(home: str, tracking_uri: str) -> dict[str, object]:
 
 
 def run(scale: str) -> dict[str, object]:
-    from churnguard.settings import Settings
+    from common.settings import Settings
 
     model_home = _trained_store()
     tracking_uri = Settings(home=model_home).tracking_uri

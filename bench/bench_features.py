@@ -36,7 +36,7 @@ END"""
 
 def shop_dir(scale: str) -> Path:
     """The synthetic shop for `scale`, generated once into the cache."""
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from shopsim import ShopConfig, generate_shop
 
     path = CACHE / f"shop_{scale}"
     if not (path / "orders.parquet").exists():

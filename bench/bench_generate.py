@@ -10,7 +10,7 @@ SCALES = {"full": 1_000_000, "small": 50_000}
 
 def _generate(customers: int, out_dir: str) -> dict[str, object]:
     """Runs in the measured child: generate, and report counts and bytes written."""
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from shopsim import ShopConfig, generate_shop
 
     summary = generate_shop(ShopConfig(customers=customers, seed=0), Path(out_dir))
     written = sum(p.stat().st_size for p in Path(out_dir).rglob("*.parquet"))

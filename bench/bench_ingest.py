@@ -26,7 +26,7 @@ SEED = 0
 
 def shop_dir(customers: int) -> Path:
     """The synthetic shop for this configuration, generated once into the cache."""
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from shopsim import ShopConfig, generate_shop
 
     path = CACHE / f"ingest_shop_{customers}_seed{SEED}_{SHOP_START}_{SHOP_END}"
     if not (path / "orders.parquet").exists():
@@ -42,7 +42,7 @@ def shop_dir(customers: int) -> Path:
 
 def _ingest(shop: str, home: str) -> dict[str, object]:
     """Runs in the measured child: one ingest run into an empty home."""
-    from churnguard.settings import Settings
+    from common.settings import Settings
     from features.ingest import ingest
 
     result = ingest(Path(shop), settings=Settings(home=Path(home)))

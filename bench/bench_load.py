@@ -188,7 +188,7 @@ def run_load(
 def run(scale: str) -> dict[str, object]:
     from bench.bench_serving import _build_world
     from churnguard.daily import run_daily
-    from churnguard.settings import Settings
+    from common.settings import Settings
     from features.publish import load_published_snapshot
     from outreach.playbooks import load_playbooks
 

@@ -68,9 +68,9 @@ def _end(months: int) -> date:
 
 def run_shop(shop: BenchShop, folder: Path) -> dict[str, float]:
     """Generate, ingest and train one shop; the held-out ROC-AUCs the run reports."""
-    from churnguard.settings import Settings
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from common.settings import Settings
     from features.ingest import ingest
+    from shopsim import ShopConfig, generate_shop
     from training.train import train
 
     data, home = folder / "shop", folder / "home"

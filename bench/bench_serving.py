@@ -40,18 +40,18 @@ def _build_world(home: Path, customers: int) -> dict:
     """A synthetic shop -> features -> a small LightGBM champion in a tmp registry + a snapshot."""
     import mlflow
 
-    from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
-    from churnguard.settings import Settings
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from common.names import CHAMPION_ALIAS, MODEL_NAME
+    from common.settings import Settings
     from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
     from features.ingest import ingest
-    from features.labels import training_cutoffs
     from features.publish import publish_snapshot
     from features.snapshot import build_snapshot, build_training_set, last_order_day
     from features.warehouse import connect
     from models.pyfunc import log_scorer
     from serving.registry import _process_uris
+    from shopsim import ShopConfig, generate_shop
     from training.fit import FitConfig, fit_scorer
+    from training.split import training_cutoffs
 
     shop = home / "shop"
     generate_shop(

@@ -33,7 +33,7 @@ def _load(shop: Path, warehouse: Path) -> None:
 
 def _train(home: str) -> dict[str, object]:
     """Build the training set, fit, evaluate and register, as `churnguard train` does."""
-    from churnguard.settings import Settings
+    from common.settings import Settings
     from training.train import train
 
     result = train(horizon_days=90, settings=Settings(home=Path(home)))
@@ -51,7 +51,7 @@ def _train(home: str) -> dict[str, object]:
 
 def _latency(home: str) -> dict[str, float]:
     """Single-row predict_proba and explain, as the online path calls them (µs per call)."""
-    from churnguard.settings import Settings
+    from common.settings import Settings
     from features.snapshot import build_snapshot
     from features.warehouse import connect
     from models.pyfunc import load_scorer
@@ -86,7 +86,7 @@ def _latency(home: str) -> dict[str, float]:
 
 
 def run(scale: str) -> dict[str, object]:
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from shopsim import ShopConfig, generate_shop
 
     customers = SCALES[scale]
     with tempfile.TemporaryDirectory() as tmp:

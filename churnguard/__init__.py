@@ -1,1 +1,2 @@
-"""churnguard: cross-cutting pieces shared by every stage (settings, names, CLI, the synthetic shop)."""
+"""The app shell: the `churnguard` command, the daily job's orchestration, the demo and the generated
+docs. It wires the stages together; nothing imports it."""

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churnguard.settings import get_settings
+from common.settings import get_settings
 
 app = typer.Typer(
     help="churnguard: find customers about to leave, say why, and queue them for outreach.",
@@ -67,7 +67,7 @@ def generate_command(
     end: str = typer.Option("2025-12-31", "--end", help="Last day of the shop (ISO date)."),
 ) -> None:
     """Write a realistic synthetic shop in the input contract (customers, orders, deliveries, feedback)."""
-    from churnguard.synthetic import ShopConfig, generate_shop, summarize_shop
+    from shopsim import ShopConfig, generate_shop, summarize_shop
 
     config = ShopConfig(
         customers=customers, seed=seed, start=date.fromisoformat(start), end=date.fromisoformat(end)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churnguard.settings import Settings
+from common.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
 from features.publish import publish_snapshot, write_parquet_atomically
 from features.snapshot import build_snapshot

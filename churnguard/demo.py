@@ -13,12 +13,12 @@ import pandas as pd
 from rich.table import Table
 
 from churnguard.daily import format_daily_report, run_daily
-from churnguard.settings import Settings
-from churnguard.synthetic import ShopConfig, generate_shop, summarize_shop
+from common.settings import Settings
 from features.ingest import ingest
 from features.reports import summary_table
 from outreach.exports import export_items
 from outreach.store import open_store
+from shopsim import ShopConfig, generate_shop, summarize_shop
 from training.train import train
 
 DEMO_START = date(2023, 1, 1)

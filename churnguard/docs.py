@@ -25,7 +25,7 @@ class SettingRow:
 
 def configuration_rows() -> list[SettingRow]:
     """Every setting of churnguard and of its service, in one list (the README's table)."""
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
     from serving.config import get_serving_settings
 
     rows = []

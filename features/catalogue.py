@@ -34,7 +34,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from churnguard.names import DELIVERIES, FEEDBACK, ORDERS, ReasonCode
+from common.names import DELIVERIES, FEEDBACK, ORDERS, ReasonCode
 
 CANCELLATION_KNOWN_DAYS: Final = 1
 FAILURE_KNOWN_DAYS: Final = 7

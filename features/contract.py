@@ -1,7 +1,7 @@
 """The input contract (v1): which tables a shop hands over, their columns, types and allowed values.
 
 The one definition used by the generator (writes it), ingest (validates and loads it) and the
-warehouse DDL (stores it). Version it with `churnguard.names.CONTRACT_VERSION`.
+warehouse DDL (stores it). Version it with `common.names.CONTRACT_VERSION`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from churnguard.names import CONTRACT_VERSION, CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
+from common.names import CONTRACT_VERSION, CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
 
 ColumnKind = Literal["string", "timestamp", "number", "integer", "boolean", "category"]
 

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from churnguard.names import (
+from common.names import (
     CONTRACT_VERSION,
     CUSTOMERS,
     DELIVERIES,
@@ -40,7 +40,7 @@ from churnguard.names import (
     ORDERS,
     QUARANTINE_TABLE,
 )
-from churnguard.settings import Settings, get_settings
+from common.settings import Settings, get_settings
 from features import warehouse
 from features.contract import CONTRACT, Column, TableContract
 from features.sentiment import SentimentScorer, VaderScorer

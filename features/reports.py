@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from churnguard.names import CONTRACT_VERSION, INPUT_TABLES
+from common.names import CONTRACT_VERSION, INPUT_TABLES
 from features.contract import CONTRACT, Column
 from features.validation import describe_rules
 

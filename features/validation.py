@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from churnguard.names import CONTRACT_VERSION, DELIVERIES, FEEDBACK
+from common.names import CONTRACT_VERSION, DELIVERIES, FEEDBACK
 from features.contract import CONTRACT, Column, TableContract
 
 SOURCE_LINE = "_source_line"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from churnguard.names import CONTRACT_VERSION, INGEST_RUNS_TABLE, ORDERS, QUARANTINE_TABLE
+from common.names import CONTRACT_VERSION, INGEST_RUNS_TABLE, ORDERS, QUARANTINE_TABLE
 from features.contract import CONTRACT
 
 META_TABLE = "warehouse_meta"

@@ -17,7 +17,7 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
-from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
+from common.names import CHAMPION_ALIAS, MODEL_NAME
 from models.scorer import ChurnScorer
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def load_scorer(
 
     `fallback_to_latest`: when the alias is missing but versions exist, use the latest version
     (batch scoring before any model passed the gate); the caller should say so."""
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
 
     settings = get_settings()
     model_uri = model_uri or settings.resolved_model_uri

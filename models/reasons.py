@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
-from churnguard.names import ReasonCode
+from common.names import ReasonCode
 
 REASON_CATALOGUE_VERSION = "1"
 
@@ -21,7 +21,7 @@ Values = Mapping[str, float]
 class Reason:
     """Why one customer is at risk: a code the playbooks understand and a sentence an agent can read."""
 
-    code: str  # a churnguard.names.ReasonCode value
+    code: str  # a common.names.ReasonCode value
     feature: str  # the feature whose contribution this reason explains
     sentence: (
         str  # filled from the customer's own values, e.g. "2 late deliveries in the last 90 days"

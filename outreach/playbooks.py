@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from churnguard.names import ReasonCode
+from common.names import ReasonCode
 from features.contract import CONTACT_CHANNELS
 
 DEFAULT_PLAYBOOKS_PATH = Path(__file__).with_name("playbooks.yaml")

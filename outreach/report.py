@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from churnguard.names import ORDERS
+from common.names import ORDERS
 from outreach.store import OutreachStore
 
 Z_95 = 1.959963984540054

@@ -102,7 +102,7 @@ def upgrade_database(url: str) -> None:
 def open_store(url: str | None = None) -> OutreachStore:
     """The store at `url`, or at churnguard's configured queue database (migrated on open)."""
     if url is None:
-        from churnguard.settings import get_settings
+        from common.settings import get_settings
 
         url = get_settings().queue_database_url
     return OutreachStore.open(url)

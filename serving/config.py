@@ -1,6 +1,6 @@
 """The service's own knobs, each with a `CHURNGUARD_<NAME>` environment variable and a default.
 
-Shared settings (home, tracking URI, model URI, log level) come from `churnguard.settings`.
+Shared settings (home, tracking URI, model URI, log level) come from `common.settings`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import anyio
 import bentoml
 from starlette.responses import JSONResponse
 
-from churnguard.settings import get_settings
+from common.settings import get_settings
 from serving.config import get_serving_settings
 from serving.guard import Guard, Runtime
 from serving.keys import KeyRing

@@ -47,7 +47,7 @@ def small_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic shop of 500 customers over two and a half years (seed 7), generated once per session."""
     from datetime import date
 
-    from churnguard.synthetic import ShopConfig, generate_shop
+    from shopsim import ShopConfig, generate_shop
 
     out = tmp_path_factory.mktemp("small_shop")
     generate_shop(

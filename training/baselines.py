@@ -37,7 +37,7 @@ __all__ = [
     "fit_bgnbd_by_cutoff",
 ]
 
-from churnguard.names import ORDERS
+from common.names import ORDERS
 from models.prior import BGNBDParams, p_alive, p_no_purchase
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from churnguard.names import INPUT_TABLES
+from common.names import INPUT_TABLES
 from features.contract import CONTRACT
 
 # The columns whose sum of hashes stands for a table's content (a changed row changes the sum).

@@ -22,8 +22,8 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
-from churnguard.settings import Settings
+from common.names import CHAMPION_ALIAS, MODEL_NAME
+from common.settings import Settings
 from models.pyfunc import load_scorer
 from models.scorer import FeatureSchemaError
 from training.metrics import log_loss, roc_auc

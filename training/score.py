@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from churnguard.names import CHAMPION_ALIAS
-from churnguard.settings import Settings, get_settings
+from common.names import CHAMPION_ALIAS
+from common.settings import Settings, get_settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION
 from features.snapshot import build_snapshot
 from features.warehouse import connect

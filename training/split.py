@@ -1,4 +1,4 @@
-"""Time-respecting split of the training cutoffs: fit, validation (early stopping and calibration), test.
+"""Training cutoffs and their time-respecting split: fit, validation (early stopping and calibration), test.
 
 With cutoffs c_1 < ... < c_n and horizon H (label window [c, c + H)):
 - test = c_n, the latest cutoff whose label window ends by the last order date;
@@ -23,9 +23,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from features.snapshot import last_order_day
+
+DEFAULT_MIN_HISTORY_DAYS = 90
 Strategy = Literal["strict", "adjacent", "customers", "overlapping", "single-cutoff"]
 VALID_SHARE = 0.2
 
@@ -52,6 +56,35 @@ class TimeSplit:
 
 def _span(cutoffs: Sequence[date]) -> str:
     return f"{min(cutoffs)}..{max(cutoffs)}" if cutoffs else "-"
+
+
+def training_cutoffs(
+    con: duckdb.DuckDBPyConnection,
+    horizon_days: int,
+    every_days: int = 30,
+    min_history_days: int = DEFAULT_MIN_HISTORY_DAYS,
+) -> list[date]:
+    """Cutoffs every `every_days`, counted back from the latest one whose label window ends by the last
+    order day, down to the first day with `min_history_days` of orders behind it (ascending)."""
+    if every_days < 1:
+        raise ValueError(f"every_days must be >= 1, got {every_days}")
+    first = con.execute("SELECT date_trunc('day', min(ordered_at)) FROM orders").fetchall()[0][0]
+    last_day = last_order_day(con)
+    if first is None or last_day is None:
+        raise ValueError("cannot choose training cutoffs: the warehouse has no orders")
+    earliest = pd.Timestamp(first).date() + timedelta(days=min_history_days)
+    latest = last_day.date() - timedelta(days=horizon_days)
+    if latest < earliest:
+        raise ValueError(
+            f"the orders span {pd.Timestamp(first).date()} to {last_day.date()}: too short for "
+            f"{min_history_days} days of history plus a {horizon_days}-day label window"
+        )
+    cutoffs = []
+    cutoff = latest
+    while cutoff >= earliest:
+        cutoffs.append(cutoff)
+        cutoff -= timedelta(days=every_days)
+    return sorted(cutoffs)
 
 
 def plan_split(cutoffs: Sequence[date], horizon_days: int) -> TimeSplit:

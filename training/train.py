@@ -21,10 +21,9 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from churnguard.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
-from churnguard.settings import Settings, get_settings
+from common.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
+from common.settings import Settings, get_settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
-from features.labels import training_cutoffs
 from features.snapshot import build_training_set
 from features.warehouse import connect
 from models.prior import PRIOR_FEATURES, BGNBDParams
@@ -43,7 +42,7 @@ from training.registry import (
     promote,
     write_held_out,
 )
-from training.split import TimeSplit, plan_split, split_frame
+from training.split import TimeSplit, plan_split, split_frame, training_cutoffs
 
 log = logging.getLogger(__name__)
 CUTOFF_EVERY_DAYS = 30

@@ -44,7 +44,7 @@ def _url() -> str:
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
 
     return get_settings().queue_database_url
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from churnguard.settings import Settings
+from common.settings import Settings
 
 
 @pytest.fixture(scope="session")

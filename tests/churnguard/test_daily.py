@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import churnguard.daily as daily
-from churnguard.settings import Settings
+from common.settings import Settings
 from features.publish import load_published_snapshot
 from features.warehouse import connect
 from outreach.rules import EXCLUSION_RULES, OutreachConfig

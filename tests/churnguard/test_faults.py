@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from churnguard.settings import Settings
+from common.settings import Settings
 from outreach.rules import EXCLUSION_RULES
 from outreach.store import open_store
 from outreach.tables import queue_items, runs

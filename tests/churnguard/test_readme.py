@@ -31,3 +31,29 @@ def test_every_make_target_in_the_readme_exists() -> None:
         ["make", "-s", "help"], cwd=README.parent, capture_output=True, text=True, check=True
     ).stdout
     assert targets <= set(re.findall(r"make ([a-z-]+)", help_text))
+
+
+TOP_LEVEL = (
+    "common",
+    "features",
+    "training",
+    "models",
+    "serving",
+    "outreach",
+    "churnguard",
+    "shopsim",
+    "bench",
+    "tests",
+    ".ci",
+)
+
+
+PROJECT_PATH = re.compile(r"`((?:" + "|".join(map(re.escape, TOP_LEVEL)) + r")/[A-Za-z0-9_./-]*)`")
+
+
+def test_every_project_path_the_docs_name_exists() -> None:
+    for doc in (README, README.parent / "DEVELOPERS.md"):
+        named = set(PROJECT_PATH.findall(doc.read_text()))
+        assert named, f"{doc.name} names no project path"
+        missing = sorted(path for path in named if not (README.parent / path).exists())
+        assert not missing, f"{doc.name} names paths that do not exist: {missing}"

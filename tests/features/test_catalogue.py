@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from churnguard.names import INPUT_TABLES, ReasonCode
+from common.names import INPUT_TABLES, ReasonCode
 from features import catalogue
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES, FEATURES
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from churnguard.names import INPUT_TABLES, QUARANTINE_TABLE
-from churnguard.settings import Settings, get_settings
+from common.names import INPUT_TABLES, QUARANTINE_TABLE
+from common.settings import Settings, get_settings
 from features import warehouse
 from features.contract import CONTRACT
 from features.ingest import IngestError, IngestResult, ingest

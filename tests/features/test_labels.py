@@ -1,15 +1,13 @@
-"""Churn labels, training cutoffs and training sets on the hand-checked shop."""
+"""Churn labels and training sets on the hand-checked shop."""
 
 from __future__ import annotations
 
-import itertools
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
 
 from features.catalogue import FEATURE_NAMES
-from features.labels import training_cutoffs
 from features.snapshot import build_labels, build_snapshot, build_training_set
 from tests.features.hand_shop import AS_OF, hand_deliveries, hand_feedback, hand_orders
 from tests.features.pit_shops import warehouse
@@ -37,17 +35,6 @@ def test_a_label_window_past_the_data_is_refused(con):
     build_labels(con, datetime(2025, 7, 17), horizon_days=90)  # ends exactly on the last order day
     with pytest.raises(ValueError, match="cutoff 2025-08-01"):
         build_training_set(con, [date(2025, 6, 1), date(2025, 8, 1)], horizon_days=90)
-
-
-def test_training_cutoffs_respect_history_and_horizon(con):
-    cutoffs = training_cutoffs(con, horizon_days=90, every_days=30, min_history_days=90)
-    # first order 2024-05-01 + 90 days = 2024-07-30; last order day 2025-10-15 - 90 = 2025-07-17
-    assert cutoffs[-1] == date(2025, 7, 17)
-    assert cutoffs[0] >= date(2024, 7, 30)
-    assert cutoffs[0] - timedelta(days=30) < date(2024, 7, 30)
-    assert {b - a for a, b in itertools.pairwise(cutoffs)} == {timedelta(days=30)}
-    with pytest.raises(ValueError, match="too short"):
-        training_cutoffs(con, horizon_days=500, min_history_days=90)
 
 
 def test_training_set_is_the_snapshots_plus_labels(con):

@@ -11,9 +11,9 @@ import pytest
 
 from bench.pandas_features import pandas_snapshot
 from features.catalogue import FEATURE_NAMES, FEATURES
-from features.labels import training_cutoffs
 from features.snapshot import build_snapshot, build_training_set
 from features.warehouse import create_schema
+from training.split import training_cutoffs
 
 # ingest scores text sentiment; loading Parquet directly, a stand-in that follows the rating will do
 SENTIMENT_STAND_IN = "CASE WHEN text IS NULL THEN NULL ELSE (coalesce(rating, 3) - 3) / 2.0 END"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churnguard.names import CONTRACT_VERSION
+from common.names import CONTRACT_VERSION
 from features.contract import CONTRACT
 from features.sentiment import VaderScorer
 from features.validation import (

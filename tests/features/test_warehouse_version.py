@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from churnguard.names import CONTRACT_VERSION
+from common.names import CONTRACT_VERSION
 from features.warehouse import (
     META_TABLE,
     WarehouseVersionError,

@@ -9,8 +9,8 @@ import mlflow
 import numpy as np
 import pytest
 
-from churnguard.names import CHAMPION_ALIAS, CHAMPION_URI, MODEL_NAME
-from churnguard.settings import get_settings
+from common.names import CHAMPION_ALIAS, CHAMPION_URI, MODEL_NAME
+from common.settings import get_settings
 from models.pyfunc import NoChampionError, load_scorer, log_scorer
 from tests.models.conftest import customers
 from training.registry import ensure_experiment, mlflow_store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from churnguard.names import ReasonCode
+from common.names import ReasonCode
 from features.catalogue import FEATURES, FEATURES_BY_NAME
 from models.reasons import RULES, RULES_BY_FEATURE, reason_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from churnguard.names import ReasonCode
+from common.names import ReasonCode
 from models.scorer import ChurnScorer, FeatureSchemaError
 from tests.models.conftest import FEATURES, customers
 

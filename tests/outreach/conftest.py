@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy
 
-from churnguard.names import ReasonCode
+from common.names import ReasonCode
 from outreach.playbooks import Playbooks, load_playbooks
 from outreach.store import OutreachStore
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from churnguard.cli import app
-from churnguard.settings import get_settings
+from common.settings import get_settings
 from features.warehouse import connect
 from outreach.daily import build_daily_queues
 from outreach.rules import OutreachConfig

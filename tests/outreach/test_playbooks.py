@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from churnguard.names import ReasonCode
+from common.names import ReasonCode
 from outreach.playbooks import DEFAULT_PLAYBOOKS_PATH, PlaybookError, load_playbooks
 
 

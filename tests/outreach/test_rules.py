@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnguard.names import ReasonCode
+from common.names import ReasonCode
 from outreach.playbooks import Playbooks
 from outreach.rules import (
     OutreachConfig,

@@ -54,13 +54,13 @@ def _train(frame, seed: int, rounds: int):
 def serving_world(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) -> ServingWorld:
     import mlflow
 
-    from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
-    from churnguard.settings import Settings
+    from common.names import CHAMPION_ALIAS, MODEL_NAME
+    from common.settings import Settings
     from features.ingest import ingest
-    from features.labels import training_cutoffs
     from features.snapshot import build_snapshot, build_training_set, last_order_day
     from features.warehouse import connect
     from models.pyfunc import log_scorer
+    from training.split import training_cutoffs
 
     root = tmp_path_factory.mktemp("serving_world")
     settings = Settings(home=root)
@@ -157,7 +157,7 @@ def loaded(serving_world: ServingWorld, champion, tmp_path_factory: pytest.TempP
 @pytest.fixture()
 def serving_state(serving_home: Path):
     """A ServingState over the test's own registry copy and snapshot folder, loaded once."""
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
     from serving.registry import RegistrySource
     from serving.state import ServingState
 
@@ -198,7 +198,7 @@ def api(serving_home: Path, asgi_app):
     """A client on the ASGI app with a fresh service instance and one key per role."""
     from starlette.testclient import TestClient
 
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
     from serving.keys import create_key
 
     path = get_settings().api_keys_path
@@ -216,7 +216,7 @@ def queued_team(serving_home: Path, loaded, serving_world: ServingWorld) -> str:
 
     import pandas as pd
 
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
     from outreach.daily import build_daily_queues
     from outreach.store import open_store
     from serving.schemas import CustomerToScore

@@ -59,7 +59,7 @@ def test_agent_claims_and_records_an_outcome(live_url, queued_team, serving_home
     _require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
     from outreach.store import open_store
     from serving.keys import create_key
 

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy
 from starlette.testclient import TestClient
 
-from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
+from common.names import CHAMPION_ALIAS, MODEL_NAME
 from serving.keys import create_key
 
 RELOAD_SECONDS = "0.2"

@@ -94,7 +94,7 @@ def test_keys_create_quiet_prints_only_the_key_it_stored_the_hash_of(churnguard_
     from typer.testing import CliRunner
 
     from churnguard.cli import app
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
     from serving.keys import hash_key, read_key_file
 
     result = CliRunner().invoke(

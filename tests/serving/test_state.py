@@ -8,8 +8,8 @@ from datetime import timedelta
 import mlflow
 import pytest
 
-from churnguard.names import CHAMPION_ALIAS, MODEL_NAME
-from churnguard.settings import get_settings
+from common.names import CHAMPION_ALIAS, MODEL_NAME
+from common.settings import get_settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
 from features.publish import publish_snapshot
 from serving.registry import RegistrySource

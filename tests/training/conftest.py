@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from churnguard.settings import Settings
+from common.settings import Settings
 from training.train import TrainResult
 
 

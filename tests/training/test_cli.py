@@ -56,7 +56,7 @@ def test_orders_only_shop_from_ingest_to_scores(orders_only_shop: Path, churngua
 
 @pytest.mark.slow
 def test_a_candidate_that_does_not_beat_the_baselines_is_refused(small_shop: Path, churnguard_home):
-    from churnguard.settings import get_settings
+    from common.settings import get_settings
     from training.fit import FitConfig
     from training.registry import current_champion, tracking_client
     from training.train import train

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnguard.names import ReasonCode
-from churnguard.synthetic import read_truth
+from common.names import ReasonCode
 from features.snapshot import build_snapshot
 from features.warehouse import connect
 from models.pyfunc import load_scorer
+from shopsim import read_truth
 from training.metrics import roc_auc
 
 pytestmark = pytest.mark.slow  # one training run per shop, shared by the whole session
@@ -177,7 +177,7 @@ def test_reasons_name_delivery_problems_for_customers_hit_by_the_incident(traine
 
 def test_each_home_keeps_its_own_registry(trained_small_shop, trained_orders_only_shop):
     """Two trainings in one process (two CHURNGUARD_HOMEs) register into their own stores."""
-    from churnguard.names import MODEL_NAME
+    from common.names import MODEL_NAME
     from training.registry import tracking_client
 
     for trained in (trained_small_shop, trained_orders_only_shop):

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from churnguard.cli import app
-from churnguard.synthetic import ShopConfig, generate_shop
+from shopsim import ShopConfig, generate_shop
 
 runner = CliRunner()
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pandas as pd
 import pytest
 
-from training.split import plan_split, split_frame
+from tests.features.hand_shop import hand_deliveries, hand_feedback, hand_orders
+from tests.features.pit_shops import warehouse
+from training.split import plan_split, split_frame, training_cutoffs
 
 
 def monthly(n: int) -> list[date]:
@@ -46,3 +49,19 @@ def test_split_frame_never_puts_a_customer_cutoff_in_two_slices():
     assert not (keys[0] & keys[1]) and not (keys[0] & keys[2]) and not (keys[1] & keys[2])
     assert len(valid) > 0 and len(fit) > len(valid)
     assert set(test.cutoff) == {pd.Timestamp(cutoffs[-1])}
+
+
+@pytest.fixture(scope="module")
+def hand_con():
+    return warehouse(hand_orders(), hand_deliveries(), hand_feedback())
+
+
+def test_training_cutoffs_respect_history_and_horizon(hand_con):
+    cutoffs = training_cutoffs(hand_con, horizon_days=90, every_days=30, min_history_days=90)
+    # first order 2024-05-01 + 90 days = 2024-07-30; last order day 2025-10-15 - 90 = 2025-07-17
+    assert cutoffs[-1] == date(2025, 7, 17)
+    assert cutoffs[0] >= date(2024, 7, 30)
+    assert cutoffs[0] - timedelta(days=30) < date(2024, 7, 30)
+    assert {b - a for a, b in itertools.pairwise(cutoffs)} == {timedelta(days=30)}
+    with pytest.raises(ValueError, match="too short"):
+        training_cutoffs(hand_con, horizon_days=500, min_history_days=90)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churnguard.synthetic.config import ShopConfig, ShopSummary
-from churnguard.synthetic.simulation import (
+from shopsim.config import ShopConfig, ShopSummary
+from shopsim.simulation import (
     DELIVERY_STATUS,
     NO_DELIVERY,
     ORDER_STATUS,
@@ -16,7 +16,7 @@ from churnguard.synthetic.simulation import (
     Simulation,
     simulate,
 )
-from churnguard.synthetic.writer import truth_path, write_shop
+from shopsim.writer import truth_path, write_shop
 
 
 def generate_shop(config: ShopConfig, out_dir: Path) -> ShopSummary:

@@ -12,8 +12,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from churnguard.names import CUSTOMERS, DELIVERIES, FEEDBACK, INPUT_TABLES, ORDERS
-from churnguard.synthetic import (
+from common.names import CUSTOMERS, DELIVERIES, FEEDBACK, INPUT_TABLES, ORDERS
+from features.contract import CONTRACT
+from shopsim import (
     Incident,
     ShopConfig,
     generate_shop,
@@ -22,7 +23,6 @@ from churnguard.synthetic import (
     summarize_shop,
     true_churn_probability,
 )
-from features.contract import CONTRACT
 
 KIND_CHECKS = {
     "string": pd.api.types.is_string_dtype,

@@ -4,9 +4,9 @@
 Parquet tables and the ground truth); `texts` holds the feedback wording, `shop` ties them together.
 """
 
-from churnguard.synthetic.config import Dynamics, Incident, Region, ShopConfig, ShopSummary
-from churnguard.synthetic.shop import generate_shop, read_truth, summarize_shop
-from churnguard.synthetic.simulation import Simulation, simulate, true_churn_probability
+from shopsim.config import Dynamics, Incident, Region, ShopConfig, ShopSummary
+from shopsim.shop import generate_shop, read_truth, summarize_shop
+from shopsim.simulation import Simulation, simulate, true_churn_probability
 
 __all__ = [
     "Dynamics",

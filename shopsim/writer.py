@@ -13,10 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from churnguard.names import CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
-from churnguard.synthetic.config import ShopConfig
-from churnguard.synthetic.simulation import NO_DELIVERY, Simulation
-from churnguard.synthetic.texts import render_texts
+from common.names import CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
 from features.contract import (
     CONTACT_CHANNELS,
     CONTRACT,
@@ -24,6 +21,9 @@ from features.contract import (
     FEEDBACK_CHANNELS,
     ORDER_STATUSES,
 )
+from shopsim.config import ShopConfig
+from shopsim.simulation import NO_DELIVERY, Simulation
+from shopsim.texts import render_texts
 
 TRUTH_DIR = "truth"
 TRUTH_FILE = "churn_probability.parquet"

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_model_uri(self) -> str:
-        from churnguard.names import CHAMPION_URI
+        from common.names import CHAMPION_URI
 
         return self.model_uri or CHAMPION_URI
 

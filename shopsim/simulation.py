@@ -17,9 +17,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from churnguard.synthetic.config import ShopConfig
-from churnguard.synthetic.texts import TextBucket
 from features.contract import CONTACT_CHANNELS, DELIVERY_STATUSES, FEEDBACK_CHANNELS, ORDER_STATUSES
+from shopsim.config import ShopConfig
+from shopsim.texts import TextBucket
 
 ORDER_STATUS = {name: code for code, name in enumerate(ORDER_STATUSES)}
 DELIVERY_STATUS = {name: code for code, name in enumerate(DELIVERY_STATUSES)}
