@@ -116,17 +116,19 @@ def features_command(
 
     from features.io import default_snapshot_file, write_snapshot
     from features.snapshot import as_cutoff, build_snapshot
-    from features.warehouse import connect
 
     try:
         cutoff = as_cutoff(as_of)
     except ValueError:
         console.print(f"[red]--as-of: {as_of!r} is not a date; expected YYYY-MM-DD[/red]")
         raise typer.Exit(2) from None
+    from features.engine import connect_warehouse
+    from features.spark_session import SparkUnavailableError
+
     settings = get_settings()
     try:
-        con = connect(settings.warehouse_path, read_only=True)
-    except FileNotFoundError as error:
+        con = connect_warehouse(settings)
+    except (FileNotFoundError, SparkUnavailableError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
     try:
@@ -338,14 +340,29 @@ def ingest_command(
             transient=True,
         )
 
+    from features.spark_session import SparkUnavailableError
     from features.warehouse import WarehouseVersionError
 
+    settings = get_settings()
+    published = None
     try:
-        result = ingest(data_dir, progress=bars if progress else None)
-    except (IngestError, WarehouseVersionError) as error:
+        if settings.engine == "spark":
+            from features.spark_warehouse import ingest_into_spark
+
+            result, published = ingest_into_spark(
+                data_dir, settings, progress=bars if progress else None
+            )
+        else:
+            result = ingest(data_dir, progress=bars if progress else None)
+    except (IngestError, WarehouseVersionError, SparkUnavailableError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(summary_table(result))
+    if published is not None:
+        tables = ", ".join(f"{table} {rows:,}" for table, rows in published.items())
+        console.print(
+            f"Spark warehouse {settings.spark_warehouse_location}: {tables}", soft_wrap=True
+        )
     rules = top_rules_table(result)
     if rules is not None:
         console.print(rules)
@@ -458,6 +475,17 @@ def keys_revoke_command(name: str = typer.Argument(..., help="Name of the key to
 # --- training, registry and batch scoring (training/, models/) -------------------------------
 
 
+def _with_engine(engine: str | None):
+    """Settings with `--engine` applied (an unknown engine exits 2 saying which exist)."""
+    settings = get_settings()
+    if engine is None:
+        return settings
+    if engine not in ("duckdb", "spark"):
+        typer.echo(f"error: --engine {engine!r}: expected duckdb or spark", err=True)
+        raise typer.Exit(2)
+    return settings.model_copy(update={"engine": engine})
+
+
 @app.command("train")
 def train_command(
     horizon_days: int = typer.Option(
@@ -469,17 +497,34 @@ def train_command(
     promote: bool = typer.Option(
         False, "--promote", help="Move the champion alias to this model if it passes the gate."
     ),
+    engine: str = typer.Option(
+        None,
+        "--engine",
+        help="duckdb or spark: where the training set is built (default CHURNGUARD_ENGINE).",
+    ),
 ) -> None:
     """Train on the warehouse, evaluate against the baselines, log to MLflow and register the model.
 
     On a registry without a champion, a model that passes the gate becomes champion even without
     --promote."""
+    from features.spark_session import SparkUnavailableError
     from features.warehouse import WarehouseVersionError
     from training.train import TrainingDataError, train
 
+    settings = _with_engine(engine)
     try:
-        result = train(horizon_days=horizon_days, experiment=experiment, promote_after=promote)
-    except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
+        result = train(
+            horizon_days=horizon_days,
+            experiment=experiment,
+            promote_after=promote,
+            settings=settings,
+        )
+    except (
+        TrainingDataError,
+        FileNotFoundError,
+        WarehouseVersionError,
+        SparkUnavailableError,
+    ) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(result.summary(), soft_wrap=True)
@@ -517,12 +562,19 @@ def score_command(
 ) -> None:
     """Score every active customer at --as-of with a registered model; write probabilities, risk
     bands, percentiles and reasons."""
+    from features.spark_session import SparkUnavailableError
     from models.pyfunc import NoChampionError
     from training.score import score_customers
 
+    settings = get_settings()
     try:
-        summary = score_customers(date.fromisoformat(as_of), out, model_uri=model)
-    except (NoChampionError, FileNotFoundError, ValueError) as error:
+        if settings.engine == "spark":
+            from churnguard.spark_batch import score_customers_on_spark
+
+            summary = score_customers_on_spark(date.fromisoformat(as_of), out, model, settings)
+        else:
+            summary = score_customers(date.fromisoformat(as_of), out, model_uri=model)
+    except (NoChampionError, FileNotFoundError, ValueError, SparkUnavailableError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(summary.message(), soft_wrap=True)
@@ -547,13 +599,14 @@ def daily_command(
 ) -> None:
     """Refresh features, score every active customer, publish the snapshot, build today's queues."""
     from churnguard.daily import format_daily_report, run_daily
+    from features.spark_session import SparkUnavailableError
     from models.pyfunc import NoChampionError
 
     try:
         report = run_daily(
             get_settings(), date.fromisoformat(as_of) if as_of else None, model_uri=model
         )
-    except (NoChampionError, FileNotFoundError, ValueError) as error:
+    except (NoChampionError, FileNotFoundError, ValueError, SparkUnavailableError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(format_daily_report(report), soft_wrap=True)

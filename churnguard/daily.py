@@ -17,9 +17,9 @@ import pandas as pd
 
 from common.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+from features.engine import connect_warehouse
 from features.publish import publish_snapshot, write_parquet_atomically
 from features.snapshot import build_snapshot
-from features.warehouse import connect
 from models.pyfunc import load_scorer
 from models.scorer import ChurnScorer
 from outreach.daily import build_daily_queues, open_day
@@ -95,11 +95,17 @@ def reason_candidates(
 
 
 def score_customers(
-    scorer: ChurnScorer, snapshot: pd.DataFrame, horizon_days: int, config: OutreachConfig
+    scorer: ChurnScorer,
+    snapshot: pd.DataFrame,
+    horizon_days: int,
+    config: OutreachConfig,
+    probability: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Calibrated probability, band, percentile and value at risk of every customer in a snapshot."""
+    """Calibrated probability, band, percentile and value at risk of every customer in a snapshot
+    (`probability` when another engine already computed it: Spark's executors)."""
     matrix = scorer.matrix(snapshot)
-    probability = scorer.predict_proba(matrix)
+    if probability is None:
+        probability = scorer.predict_proba(matrix)
     scores = pd.DataFrame(
         {
             "customer_id": snapshot["customer_id"].astype(str).to_numpy(),
@@ -140,20 +146,35 @@ def run_daily(
     settings.ensure_home()
     config = config or OutreachConfig(horizon_days=settings.horizon_days)
     playbooks = playbooks or load_playbooks()
-    con = connect(settings.warehouse_path, read_only=True)
+    con = connect_warehouse(settings)
+    probability = None
     try:
         as_of = as_of or default_as_of(con)
-        snapshot = build_snapshot(con, as_of, settings.lookback_days)
         customers = _customers_table(con)
+        if settings.engine == "spark":  # snapshot and probabilities on Spark, the rest as below
+            from churnguard.spark_batch import score_on_spark
+            from training.spark_score import resolve_registered_model
+
+            model = resolve_registered_model(
+                model_uri or settings.resolved_model_uri, settings.tracking_uri
+            )
+            scorer, version = model.scorer, model.version
+            on_spark = score_on_spark(con, model, as_of, settings)
+            snapshot, probability = on_spark.snapshot, on_spark.probability
+        else:
+            snapshot = build_snapshot(con, as_of, settings.lookback_days)
     finally:
         con.close()
     if snapshot.empty:
         raise ValueError(
             f"no active customer at {as_of}: nobody ordered in the {settings.lookback_days} days before"
         )
-    scorer, version = load_scorer(model_uri or settings.resolved_model_uri, settings.tracking_uri)
+    if probability is None:
+        scorer, version = load_scorer(
+            model_uri or settings.resolved_model_uri, settings.tracking_uri
+        )
     model_version = f"{version.name}/{version.version}"
-    scores, matrix = score_customers(scorer, snapshot, config.horizon_days, config)
+    scores, matrix = score_customers(scorer, snapshot, config.horizon_days, config, probability)
 
     store = store or open_store(settings.queue_database_url)
     # A date already built is left as it was (build_daily_queues says so); only a new one is opened.

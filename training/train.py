@@ -24,8 +24,8 @@ import pandas as pd
 from common.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from common.settings import Settings, get_settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
+from features.engine import connect_warehouse
 from features.snapshot import build_training_set
-from features.warehouse import connect
 from models.prior import PRIOR_FEATURES, BGNBDParams
 from models.pyfunc import log_scorer
 from models.reasons import REASON_CATALOGUE_VERSION
@@ -131,7 +131,7 @@ def train(
     fit_config = fit_config or FitConfig()
     started = time.perf_counter()
 
-    con = connect(settings.warehouse_path, read_only=True)
+    con = connect_warehouse(settings)
     try:
         orders = con.execute(f"SELECT count(*) FROM {ORDERS}").fetchone()[0]
         if orders == 0:
@@ -142,7 +142,11 @@ def train(
             cutoffs = training_cutoffs(con, horizon_days, every_days=CUTOFF_EVERY_DAYS)
         except ValueError as error:
             raise TrainingDataError(str(error)) from error
-        frame = build_training_set(con, cutoffs, horizon_days, lookback_days=settings.lookback_days)
+        # Spark pays per job, not per row: every cutoff in one statement there
+        per_query = len(cutoffs) if settings.engine == "spark" else 1
+        frame = build_training_set(
+            con, cutoffs, horizon_days, settings.lookback_days, cutoffs_per_query=per_query
+        )
         split = plan_split(cutoffs, horizon_days)
         summary = purchase_summary(con, _as_datetime(split.test_cutoff))
         prior_params = _population_priors(con, cutoffs)
