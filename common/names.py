@@ -17,7 +17,6 @@ DELIVERIES: Final = "deliveries"
 FEEDBACK: Final = "feedback"
 CUSTOMERS: Final = "customers"
 INPUT_TABLES: Final = (ORDERS, DELIVERIES, FEEDBACK, CUSTOMERS)
-REQUIRED_TABLES: Final = (ORDERS,)
 
 QUARANTINE_TABLE: Final = "quarantine"
 INGEST_RUNS_TABLE: Final = "ingest_runs"
