@@ -17,12 +17,31 @@ from typer.core import TyperGroup, TyperOption
 
 from common.settings import get_settings
 
+# The data's journey, then the tools around it: the order `churnguard --help` lists commands in.
+WORKFLOW = (
+    "generate",
+    "contract",
+    "ingest",
+    "features",
+    "train",
+    "promote",
+    "score",
+    "daily",
+    "queue",
+    "report",
+    "serve",
+    "keys",
+    "config",
+    "demo",
+)
+
 
 class InWorkflowOrder(TyperGroup):
-    """`churnguard --help` lists commands as they were added here (the data's journey), not A-Z."""
+    """`--help` lists commands in WORKFLOW order (sub-commands as written here), not A-Z."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
-        return list(self.commands)
+        names = list(self.commands)
+        return sorted(names, key=lambda n: WORKFLOW.index(n) if n in WORKFLOW else names.index(n))
 
 
 def _flag_type_hidden(display: object):
@@ -268,7 +287,7 @@ def daily_command(
         None, "--model", help="Registry URI (default models:/churnguard@champion)."
     ),
 ) -> None:
-    """Refresh features, score every active customer, publish the snapshot, build today's queues."""
+    """Refresh features, score every active customer, publish the snapshot, build the day's queues."""
     from churnguard.daily import format_daily_report, run_daily
     from models.pyfunc import NoChampionError
 
@@ -572,7 +591,7 @@ def demo_command(
     customers: int = typer.Option(3_000, "--customers", min=200, help="Size of the demo shop."),
     seed: int = typer.Option(42, "--seed", help="Seed of the demo shop."),
 ) -> None:
-    """Generate a shop, ingest it, train and promote a model, run the daily job, show today's queue."""
+    """Generate a shop, ingest it, train and promote a model, run the daily job, show its queue."""
     from churnguard.demo import run_demo
 
     run_demo(get_settings(), customers=customers, seed=seed, say=console.print)
