@@ -65,12 +65,27 @@ def generate_command(
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same bytes."),
     start: str = typer.Option("2023-01-01", "--start", help="First day of the shop (ISO date)."),
     end: str = typer.Option("2025-12-31", "--end", help="Last day of the shop (ISO date)."),
+    campaigns: int = typer.Option(
+        0, "--campaigns", min=0, help="Monthly randomized campaigns to write into contacts."
+    ),
+    effects: str = typer.Option(
+        "recovery", "--effects", help="How contacts work in this shop: recovery, win-back, uniform."
+    ),
 ) -> None:
-    """Write a realistic synthetic shop in the input contract (customers, orders, deliveries, feedback)."""
-    from shopsim import ShopConfig, generate_shop, summarize_shop
+    """Write a realistic synthetic shop in the input contract (customers, orders, deliveries,
+    feedback, and with --campaigns past randomized campaigns in contacts)."""
+    from shopsim import EFFECT_MODELS, ShopConfig, generate_shop, summarize_shop
 
+    if effects not in EFFECT_MODELS:
+        console.print(f"[red]--effects {effects!r}: expected one of {sorted(EFFECT_MODELS)}[/red]")
+        raise typer.Exit(2)
     config = ShopConfig(
-        customers=customers, seed=seed, start=date.fromisoformat(start), end=date.fromisoformat(end)
+        customers=customers,
+        seed=seed,
+        start=date.fromisoformat(start),
+        end=date.fromisoformat(end),
+        campaigns=campaigns,
+        effects=EFFECT_MODELS[effects],
     )
     summary = generate_shop(config, out)
     console.print(summarize_shop(summary))
