@@ -110,7 +110,7 @@ def test_a_v1_warehouse_missing_a_column_rows_need_is_refused_and_left_as_it_was
     con = duckdb.connect(str(path))
     con.execute("ALTER TABLE orders DROP COLUMN amount")
     con.close()
-    with pytest.raises(WarehouseVersionError, match="no column 'amount'.*new CHURNGUARD_HOME"):
+    with pytest.raises(WarehouseVersionError, match=r"no column 'amount'.*new CHURNGUARD_HOME"):
         connect(path)
     con = duckdb.connect(str(path), read_only=True)
     assert recorded_contract_version(con) == "1"

@@ -49,9 +49,10 @@ def test_the_control_groups_interval_covers_the_true_average_effect(
     contacts["as_of"] = contacts["contacted_at"].dt.normalize()
     members = contacts.merge(truth, on=["customer_id", "as_of"], how="inner")
     assert len(members) == len(contacts), "every campaign member has a true effect"
-    members["effect"] = [
-        row[effect_column(p)] for p, (_, row) in zip(members["playbook"], members.iterrows())
-    ]
+    columns = {p: members.columns.get_loc(effect_column(p)) for p in CAMPAIGN_PLAYBOOKS}
+    members["effect"] = members.to_numpy()[
+        np.arange(len(members)), members["playbook"].map(columns).to_numpy()
+    ].astype(float)
     ends = members["as_of"] + pd.Timedelta(days=90)
     ordered = orders.merge(members[["customer_id", "as_of"]], on="customer_id")
     ordered = ordered[
