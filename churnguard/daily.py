@@ -94,7 +94,7 @@ def reason_candidates(
     return positions[order[:budget]]
 
 
-def score_customers(
+def score_snapshot(
     scorer: ChurnScorer, snapshot: pd.DataFrame, horizon_days: int, config: OutreachConfig
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Calibrated probability, band, percentile and value at risk of every customer in a snapshot."""
@@ -153,7 +153,7 @@ def run_daily(
         )
     scorer, version = load_scorer(model_uri or settings.resolved_model_uri, settings.tracking_uri)
     model_version = f"{version.name}/{version.version}"
-    scores, matrix = score_customers(scorer, snapshot, config.horizon_days, config)
+    scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config)
 
     store = store or open_store(settings.queue_database_url)
     # A date already built is left as it was (build_daily_queues says so); only a new one is opened.

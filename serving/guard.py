@@ -16,6 +16,7 @@ from typing import Any
 
 from serving.keys import ApiKey, KeyRing
 from serving.metrics import OUTCOME_OF_STATUS, SCORE_REQUESTS
+from serving.problems import uniform_errors
 
 logger = logging.getLogger("churnguard.serving")
 
@@ -99,6 +100,7 @@ class Guard:
                 self._document = self.openapi()
             await send_json(send, 200, self._document)
             return
+        send = uniform_errors(send)
         runtime = self.runtime()
         if runtime is None and path in ("/healthz", "/livez"):
             await self.app(scope, receive, send)

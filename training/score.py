@@ -37,11 +37,11 @@ class ScoreSummary:
         return text if self.note is None else f"warning: {self.note}\n{text}"
 
 
-def score_customers(
+def write_batch_scores(
     as_of: date, out: Path, model_uri: str | None = None, settings: Settings | None = None
 ) -> ScoreSummary:
     """Columns: customer_id, churn_probability, risk_band, percentile, reasons (a JSON list of
-    {code, feature, text, value, contribution}), model_version, as_of."""
+    {code, feature, sentence, value, contribution}), model_version, as_of."""
     settings = settings or get_settings()
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:

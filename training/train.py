@@ -29,7 +29,7 @@ from features.warehouse import connect
 from models.prior import PRIOR_FEATURES, BGNBDParams
 from models.pyfunc import log_scorer
 from models.reasons import REASON_CATALOGUE_VERSION
-from training import evaluate as ev
+from training import evaluate
 from training.baselines import baseline_scores, fit_bgnbd_by_cutoff, purchase_summary
 from training.fit import FitConfig, fit_scorer
 from training.lineage import git_commit, table_fingerprints, warehouse_fingerprint
@@ -58,7 +58,7 @@ class TrainResult:
     run_id: str
     version: str
     split: TimeSplit
-    report: ev.HeldOutReport
+    report: evaluate.HeldOutReport
     promotion: PromotionResult | None
     rows: dict[str, int]  # customer-snapshots: total, fit, valid, test
 
@@ -186,7 +186,7 @@ def train(
 
     test_params = None if prior_params is None else prior_params[split.test_cutoff]
     baselines = baseline_scores(summary, test["customer_id"], horizon_days, test_params)
-    report = ev.evaluate_held_out(
+    report = evaluate.evaluate_held_out(
         y_test,
         probability,
         baselines,
@@ -285,16 +285,16 @@ def _log_run(
         report.model.deciles.to_csv(folder / "deciles_model.csv", index=False)
         report.bgnbd.deciles.to_csv(folder / "deciles_bgnbd.csv", index=False)
         report.recency.deciles.to_csv(folder / "deciles_recency.csv", index=False)
-        contributions = ev.contribution_summary(scorer, X_test)
+        contributions = evaluate.contribution_summary(scorer, X_test)
         contributions.to_csv(folder / "contribution_summary.csv", index=False)
-        ev.plot_gains_and_lift(report, folder / "gains_lift.png")
-        ev.plot_calibration(
+        evaluate.plot_gains_and_lift(report, folder / "gains_lift.png")
+        evaluate.plot_calibration(
             y_test,
             {"model": probability, "BG/NBD": baselines.bgnbd_p_no_purchase},
             folder / "calibration.png",
         )
-        ev.plot_feature_importance(scorer, folder / "feature_importance.png")
-        ev.plot_contributions(contributions, folder / "contribution_summary.png")
+        evaluate.plot_feature_importance(scorer, folder / "feature_importance.png")
+        evaluate.plot_contributions(contributions, folder / "contribution_summary.png")
         for path in folder.iterdir():
             mlflow.log_artifact(str(path), artifact_path="evaluation")
         held = folder / HELDOUT_ARTIFACT_DIR
