@@ -75,6 +75,8 @@ def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = [{BEARER: []}]
                 responses["401"] = _json(problem, "No API key, or an unknown or revoked one.")
                 responses["403"] = _json(problem, f"The key lacks role {role or 'admin'!r}.")
+                responses.setdefault("400", _json(problem, "More than one Authorization header."))
+                responses.setdefault("503", _json(problem, "The API keys file cannot be read."))
             if method.upper() in ("POST", "PUT", "PATCH"):
                 responses["413"] = _json(problem, "The body is larger than the service accepts.")
             if path == "/score":
