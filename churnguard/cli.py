@@ -512,17 +512,21 @@ app.add_typer(keys_app, name="keys")
 def keys_create_command(
     name: str = typer.Option(..., "--name", help="Who the key is for, e.g. crm or agents-team-a."),
     roles: str = typer.Option(
-        "score", "--roles", help="Comma-separated roles: score, outreach, admin."
+        "score", "--roles", help="Comma-separated roles: score, outreach, supervisor, admin."
+    ),
+    teams: str | None = typer.Option(
+        None, "--teams", help="Comma-separated outreach teams the key may work (default: all)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the key (for scripts)."),
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
+    from common.files import Busy
     from serving.keys import KeyStoreError, create_key
 
     path = get_settings().api_keys_path
     try:
-        key, stored = create_key(path, name, roles)
-    except KeyStoreError as error:
+        key, stored = create_key(path, name, roles, teams)
+    except (KeyStoreError, Busy) as error:
         raise fail(error) from None
     if quiet:
         print(key)
@@ -544,10 +548,15 @@ def keys_list_command() -> None:
         keys = list_keys(get_settings().api_keys_path, get_serving_settings().api_keys)
     except KeyStoreError as error:
         raise fail(error) from None
-    table = Table("name", "roles", "created", "revoked", "source")
+    table = Table("name", "roles", "teams", "created", "revoked", "source")
     for key in keys:
         table.add_row(
-            key.name, ",".join(key.roles), key.created_at, key.revoked_at or "", key.source
+            key.name,
+            ",".join(key.roles),
+            ",".join(key.teams) or "all",
+            key.created_at,
+            key.revoked_at or "",
+            key.source,
         )
     console.print(table)
 
@@ -555,11 +564,12 @@ def keys_list_command() -> None:
 @keys_app.command("revoke")
 def keys_revoke_command(name: str = typer.Argument(..., help="Name of the key to revoke.")) -> None:
     """Revoke a key; a running service refuses it from its next request."""
+    from common.files import Busy
     from serving.keys import KeyStoreError, revoke_key
 
     try:
         revoked = revoke_key(get_settings().api_keys_path, name)
-    except KeyStoreError as error:
+    except (KeyStoreError, Busy) as error:
         raise fail(error) from None
     console.print(f"revoked {revoked.name!r} at {revoked.revoked_at}")
 

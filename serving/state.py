@@ -247,11 +247,13 @@ class Reloader:
         self._thread.join(timeout=5)
 
 
-def readiness(state: ServingState | None) -> dict:
-    """What /readyz says: ready only with a model and a snapshot; otherwise why not."""
+def readiness(state: ServingState | None, keys_problem: str | None = None) -> dict:
+    """What /readyz says: ready only with a model, a snapshot and readable API keys; else why not."""
     loaded = state.current if state is not None else None
     reason = None
-    if state is None:
+    if keys_problem is not None:
+        reason = keys_problem
+    elif state is None:
         reason = "the service is starting"
     elif loaded is None:
         reason = state.last_error or f"no model loaded yet from {state.source.uri}"
