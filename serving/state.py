@@ -270,6 +270,8 @@ def readiness(state: ServingState | None, keys_problem: str | None = None) -> di
         "model_version": loaded.model_version if loaded else None,
         "feature_schema_version": loaded.scorer.feature_schema_version if loaded else None,
         "feature_names": list(loaded.scorer.feature_names) if loaded else [],
+        "model_kind": loaded.scorer.kind if loaded else None,
+        "verdict": loaded.scorer.metadata.get("verdict") if loaded else None,  # from the backtests
         "snapshot_as_of": snapshot.as_of.isoformat() if snapshot else None,
         "snapshot_customers": len(snapshot.customer_ids) if snapshot else None,
         "snapshot_catalogue_version": snapshot.catalogue_version if snapshot else None,
