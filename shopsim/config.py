@@ -76,15 +76,15 @@ class ContactEffects:
     """What a contact does to a customer: an assumption of the simulator, varied in the benchmarks.
 
     Each customer has a hidden response: a sleeping dog (any contact adds `dog_shock` to their dropout
-    hazard), unmoved (nothing changes), or responsive with a strength s in [0.5, 1]. A contact with
+    hazard), unmoved (nothing changes), or responsive with a strength s in [0.7, 1]. A contact with
     playbook p removes s x relief[p] of a responsive customer's excess hazard (the part a bad
     experience added, so the effect is larger after one), and brings one who has already left back
-    with probability s x win_back[p] x exp(-days since they left / win_back_fade_days).
+    with probability s x win_back[p] x exp(-days past their usual next order / win_back_fade_days).
     """
 
     name: str = "recovery"
-    sleeping_dog_share: float = 0.06
-    unmoved_share: float = 0.30
+    sleeping_dog_share: float = 0.05
+    unmoved_share: float = 0.15
     dog_shock: float = 0.01
     relief: tuple[float, ...] = (0.75, 0.6, 0.15, 0.1)  # per CAMPAIGN_PLAYBOOKS
     win_back: tuple[float, ...] = (0.04, 0.06, 0.25, 0.06)

@@ -46,7 +46,7 @@ def draw_responses(config: ShopConfig, n: int) -> tuple[np.ndarray, np.ndarray]:
     response = np.full(n, Response.RESPONSIVE, dtype=np.int8)
     response[u < effects.sleeping_dog_share + effects.unmoved_share] = Response.UNMOVED
     response[u < effects.sleeping_dog_share] = Response.SLEEPING_DOG
-    strength = np.where(response == Response.RESPONSIVE, 0.5 + 0.5 * rng.random(n), 0.0)
+    strength = np.where(response == Response.RESPONSIVE, 0.7 + 0.3 * rng.random(n), 0.0)
     return response, strength
 
 
@@ -83,19 +83,18 @@ def true_effects(
     population: np.ndarray,
     day: float,
     season: float,
-    state: tuple[np.ndarray, np.ndarray, np.ndarray],
+    state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     traits: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """Per customer of `population` and per playbook (CAMPAIGN_PLAYBOOKS): how much a contact on
     `day` lowers their probability of no order in the horizon (negative: it drives them away)."""
-    alive, excess, dropout_day = (a[population] for a in state)
+    alive, excess, _, last_order = (a[population] for a in state)
     order_rate, base_hazard, response, strength = (a[population] for a in traits)
     effects = config.effects
     stay_as_is = horizon_churn(order_rate, base_hazard, excess, season, config)
     fresh = horizon_churn(order_rate, base_hazard, np.zeros_like(excess), season, config)
     dog = horizon_churn(order_rate, base_hazard, excess + effects.dog_shock, season, config)
-    gone_for = np.where(alive, 0.0, day - np.where(np.isfinite(dropout_day), dropout_day, day))
-    comes_back = np.exp(-gone_for / effects.win_back_fade_days)
+    comes_back = np.exp(-lapsed_days(day, last_order, order_rate) / effects.win_back_fade_days)
     out = np.zeros((population.size, len(CAMPAIGN_PLAYBOOKS)))
     for k in range(len(CAMPAIGN_PLAYBOOKS)):
         relieved = horizon_churn(
@@ -110,11 +109,17 @@ def true_effects(
     return out
 
 
+def lapsed_days(day: float, last_order: np.ndarray, order_rate: np.ndarray) -> np.ndarray:
+    """Days past the customer's usual next order (their last order plus their usual gap): how long
+    a customer who left has been missing, as the shop could see it."""
+    return np.clip(day - last_order - 1.0 / order_rate, 0.0, None)
+
+
 def run_campaign(
     config: ShopConfig,
     day: float,
     last_order: np.ndarray,
-    signup_day: np.ndarray,
+    customer_traits: tuple[np.ndarray, np.ndarray],
     state: tuple[np.ndarray, np.ndarray, np.ndarray],
     response: np.ndarray,
     strength: np.ndarray,
@@ -123,6 +128,7 @@ def run_campaign(
     """Draw a campaign among the customers who ordered in the last year, contact the treated half
     with a random playbook and change their state in place (alive, excess, dropout_day)."""
     alive, excess, dropout_day = state
+    signup_day, order_rate = customer_traits
     effects = config.effects
     active = np.flatnonzero((last_order >= day - 365) & (signup_day < day))
     members = active[rng.random(active.size) < config.campaign_share].astype(np.int32)
@@ -137,10 +143,8 @@ def run_campaign(
     live = moved & alive[members]
     excess[members[live]] *= 1.0 - strength[members[live]] * relief[live]
     gone = moved & ~alive[members]
-    gone_for = day - dropout_day[members[gone]]
-    chance = (
-        strength[members[gone]] * win_back[gone] * np.exp(-gone_for / effects.win_back_fade_days)
-    )
+    lapsed = lapsed_days(day, last_order[members[gone]], order_rate[members[gone]])
+    chance = strength[members[gone]] * win_back[gone] * np.exp(-lapsed / effects.win_back_fade_days)
     back = np.flatnonzero(gone)[rng.random(int(gone.sum())) < chance]
     alive[members[back]] = True
     dropout_day[members[back]] = np.inf

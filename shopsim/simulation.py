@@ -377,7 +377,7 @@ def simulate(config: ShopConfig) -> Simulation:
                 population,
                 float(as_of_day),
                 seasonality(config, float(as_of_day)),
-                (alive, excess, dropout_day),
+                (alive, excess, dropout_day, last_order),
                 (customers.order_rate, customers.base_hazard, response, strength),
             )
             trackers.append(
@@ -401,7 +401,7 @@ def simulate(config: ShopConfig) -> Simulation:
                     config,
                     float(campaign_steps[step]),
                     last_order,
-                    customers.signup_day,
+                    (customers.signup_day, customers.order_rate),
                     (alive, excess, dropout_day),
                     response,
                     strength,
