@@ -110,7 +110,7 @@ def judge(queue: pd.DataFrame, truth: pd.DataFrame, value: pd.Series | None = No
     ]
     best = np.sort(effects.max(axis=1).to_numpy())[::-1][: len(queue)]
     out = {
-        "contacts": int(len(queue)),
+        "contacts": len(queue),
         "true_saves": float(saves.sum()),
         "best_possible_saves": float(best.clip(min=0).sum()),
         "saves_per_100_contacts": float(100 * saves.sum() / max(len(queue), 1)),
