@@ -99,12 +99,26 @@ def generate_command(
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same bytes."),
     start: str = typer.Option("2023-01-01", "--start", help="First day of the shop (ISO date)."),
     end: str = typer.Option("2025-12-31", "--end", help="Last day of the shop (ISO date)."),
+    campaigns: int = typer.Option(
+        0, "--campaigns", min=0, help="Monthly randomized campaigns to write into contacts."
+    ),
+    effects: str = typer.Option(
+        "recovery", "--effects", help="How contacts work in this shop: recovery, win-back, uniform."
+    ),
 ) -> None:
-    """Write a realistic synthetic shop in the input contract (customers, orders, deliveries, feedback)."""
-    from shopsim import ShopConfig, generate_shop, summarize_shop
+    """Write a realistic synthetic shop in the input contract (customers, orders, deliveries,
+    feedback, and with --campaigns past randomized campaigns in contacts)."""
+    from shopsim import EFFECT_MODELS, ShopConfig, generate_shop, summarize_shop
 
+    if effects not in EFFECT_MODELS:
+        raise fail(f"--effects {effects!r}: expected one of {sorted(EFFECT_MODELS)}")
     config = ShopConfig(
-        customers=customers, seed=seed, start=_day(start, "--start"), end=_day(end, "--end")
+        customers=customers,
+        seed=seed,
+        start=_day(start, "--start"),
+        end=_day(end, "--end"),
+        campaigns=campaigns,
+        effects=EFFECT_MODELS[effects],
     )
     summary = generate_shop(config, out)
     console.print(summarize_shop(summary))
@@ -517,17 +531,21 @@ app.add_typer(keys_app, name="keys")
 def keys_create_command(
     name: str = typer.Option(..., "--name", help="Who the key is for, e.g. crm or agents-team-a."),
     roles: str = typer.Option(
-        "score", "--roles", help="Comma-separated roles: score, outreach, admin."
+        "score", "--roles", help="Comma-separated roles: score, outreach, supervisor, admin."
+    ),
+    teams: str | None = typer.Option(
+        None, "--teams", help="Comma-separated outreach teams the key may work (default: all)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the key (for scripts)."),
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
+    from common.files import Busy
     from serving.keys import KeyStoreError, create_key
 
     path = get_settings().api_keys_path
     try:
-        key, stored = create_key(path, name, roles)
-    except KeyStoreError as error:
+        key, stored = create_key(path, name, roles, teams)
+    except (KeyStoreError, Busy) as error:
         raise fail(error) from None
     if quiet:
         print(key)
@@ -549,10 +567,15 @@ def keys_list_command() -> None:
         keys = list_keys(get_settings().api_keys_path, get_serving_settings().api_keys)
     except KeyStoreError as error:
         raise fail(error) from None
-    table = Table("name", "roles", "created", "revoked", "source")
+    table = Table("name", "roles", "teams", "created", "revoked", "source")
     for key in keys:
         table.add_row(
-            key.name, ",".join(key.roles), key.created_at, key.revoked_at or "", key.source
+            key.name,
+            ",".join(key.roles),
+            ",".join(key.teams) or "all",
+            key.created_at,
+            key.revoked_at or "",
+            key.source,
         )
     console.print(table)
 
@@ -560,11 +583,12 @@ def keys_list_command() -> None:
 @keys_app.command("revoke")
 def keys_revoke_command(name: str = typer.Argument(..., help="Name of the key to revoke.")) -> None:
     """Revoke a key; a running service refuses it from its next request."""
+    from common.files import Busy
     from serving.keys import KeyStoreError, revoke_key
 
     try:
         revoked = revoke_key(get_settings().api_keys_path, name)
-    except KeyStoreError as error:
+    except (KeyStoreError, Busy) as error:
         raise fail(error) from None
     console.print(f"revoked {revoked.name!r} at {revoked.revoked_at}")
 

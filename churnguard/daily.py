@@ -27,6 +27,7 @@ from outreach.playbooks import Playbooks, load_playbooks
 from outreach.records import QueueRunReport
 from outreach.rules import EXCLUSION_RULES, SCORED_COLUMNS, OutreachConfig, expected_value
 from outreach.store import OutreachStore, open_store
+from training.shift import scoring_shift_warning
 
 # Reasons (TreeSHAP) cost ~1 ms a row, so they are computed only for the customers who can reach a
 # queue: the best `REASON_BUDGET_PER_SLOT` candidates per slot of daily capacity, by value at risk.
@@ -51,6 +52,7 @@ class DailyReport:
     scores_path: Path
     snapshot_path: Path
     queues: QueueRunReport
+    warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
 
 
 def last_event_day(con) -> date | None:
@@ -154,6 +156,7 @@ def run_daily(
     scorer, version = load_scorer(model_uri or settings.resolved_model_uri, settings.tracking_uri)
     model_version = f"{version.name}/{version.version}"
     scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config)
+    shifted = scoring_shift_warning(scorer.metadata, snapshot)
 
     store = store or open_store(settings.queue_database_url)
     # A date already built is left as it was (build_daily_queues says so); only a new one is opened.
@@ -205,6 +208,7 @@ def run_daily(
         scores_path=scores_path,
         snapshot_path=snapshot_path,
         queues=queues,
+        warnings=() if shifted is None else (shifted,),
     )
 
 
@@ -224,5 +228,6 @@ def format_daily_report(report: DailyReport) -> str:
             f"  snapshot: {report.snapshot_path} (published for the service)",
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
+            *(f"  warning: {warning}" for warning in report.warnings),
         ]
     )

@@ -147,6 +147,13 @@ RULES: tuple[ReasonRule, ...] = (
         topic="silence",
     ),
     ReasonRule(
+        "recency_over_tenure",
+        ReasonCode.LONG_INACTIVE,
+        _both(_at_least("recency_over_tenure", 0.5), _at_least("days_since_last_order", 30)),
+        _inactive_sentence,
+        topic="silence",
+    ),
+    ReasonRule(
         "orders_total",
         ReasonCode.FEW_ORDERS,
         _at_most("orders_total", 1),

@@ -17,7 +17,7 @@ import pandas as pd
 
 from models.bands import RiskBands
 from models.calibration import Calibrator, sigmoid
-from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, BGNBDPrior
+from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, Prior, prior_from_dict
 from models.reasons import REASON_CATALOGUE_VERSION, Reason, fact_of, reason_for
 
 BOOSTER_FILE = "booster.txt"
@@ -35,7 +35,7 @@ class FeatureSchemaError(ValueError):
 class ChurnScorer:
     """A calibrated churn model that can say why: see `predict_proba`, `explain`, `score_frame`."""
 
-    booster: lgb.Booster
+    booster: lgb.Booster | None  # None: a baseline rule (the prior alone) is the model
     calibrator: Calibrator
     feature_names: tuple[str, ...]
     feature_schema_version: str
@@ -43,7 +43,7 @@ class ChurnScorer:
     reference_quantiles: (
         np.ndarray
     )  # calibrated scores of the reference population at REFERENCE_GRID
-    prior: BGNBDPrior | None = None  # the trees boost from BG/NBD's log-odds when set
+    prior: Prior | None = None  # the trees boost from a baseline's log-odds when set
     reason_catalogue_version: str = REASON_CATALOGUE_VERSION
     metadata: dict[str, object] = field(default_factory=dict)
     # Not part of the artifact: the bands are the user's thresholds, read where the model is used.
@@ -63,14 +63,14 @@ class ChurnScorer:
     @classmethod
     def from_reference(
         cls,
-        booster: lgb.Booster,
+        booster: lgb.Booster | None,
         calibrator: Calibrator,
         feature_names: Sequence[str],
         feature_schema_version: str,
         horizon_days: int,
         reference_scores: np.ndarray,
         metadata: dict[str, object] | None = None,
-        prior: BGNBDPrior | None = None,
+        prior: Prior | None = None,
     ) -> ChurnScorer:
         """Fix percentiles from the calibrated scores of a reference population."""
         reference_scores = np.asarray(reference_scores, dtype=np.float64)
@@ -126,8 +126,23 @@ class ChurnScorer:
     def predict_raw(self, X: np.ndarray) -> np.ndarray:
         """The uncalibrated probability: sigmoid(BG/NBD prior + trees)."""
         X = self._check(X)
-        trees = self.booster.predict(X, raw_score=True, num_threads=self._threads(len(X)))
-        return sigmoid(trees + self.prior_margin(X))
+        return sigmoid(self._tree_margin(X) + self.prior_margin(X))
+
+    @property
+    def kind(self) -> str:
+        """ "trees", or the baseline rule that is the model ("bgnbd", "recency")."""
+        if self.booster is not None:
+            return "trees"
+        return (
+            "recency"
+            if self.prior is not None and self.prior.to_dict()["kind"] == "recency"
+            else "bgnbd"
+        )
+
+    def _tree_margin(self, X: np.ndarray) -> np.ndarray | float:
+        if self.booster is None:
+            return 0.0
+        return self.booster.predict(X, raw_score=True, num_threads=self._threads(len(X)))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated P(no order within horizon_days) per row of X (columns in `feature_names` order)."""
@@ -149,7 +164,10 @@ class ChurnScorer:
         the trees, plus the BG/NBD prior's departure from a typical customer's, credited to
         days_since_last_order and orders_total by exact two-player Shapley values."""
         X = self._check(X)
-        contrib = self.booster.predict(X, pred_contrib=True, num_threads=self._threads(len(X)))
+        if self.booster is None:
+            contrib = np.zeros((len(X), len(self.feature_names) + 1))
+        else:
+            contrib = self.booster.predict(X, pred_contrib=True, num_threads=self._threads(len(X)))
         if self.prior is not None and self._prior_index is not None:
             phi_recency, phi_orders = self.prior.attribution(X, self._prior_index)
             contrib[:, self.feature_names.index(RECENCY)] += phi_recency
@@ -209,7 +227,8 @@ class ChurnScorer:
         """Write the booster (LightGBM text format) and everything else (JSON) into `folder`."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.booster.save_model(str(folder / BOOSTER_FILE))
+        if self.booster is not None:
+            self.booster.save_model(str(folder / BOOSTER_FILE))
         description = {
             "calibrator": self.calibrator.to_dict(),
             "feature_names": list(self.feature_names),
@@ -227,8 +246,12 @@ class ChurnScorer:
     def load(cls, folder: Path | str) -> ChurnScorer:
         folder = Path(folder)
         description = json.loads((folder / SCORER_FILE).read_text())
-        booster = lgb.Booster(model_file=str(folder / BOOSTER_FILE))
-        if booster.num_feature() != len(description["feature_names"]):
+        booster = (
+            lgb.Booster(model_file=str(folder / BOOSTER_FILE))
+            if (folder / BOOSTER_FILE).exists()
+            else None
+        )
+        if booster is not None and booster.num_feature() != len(description["feature_names"]):
             raise FeatureSchemaError(
                 f"{folder / BOOSTER_FILE} has {booster.num_feature()} features but {SCORER_FILE} "
                 f"names {len(description['feature_names'])}"
@@ -242,7 +265,7 @@ class ChurnScorer:
             reference_quantiles=np.asarray(description["reference_quantiles"], dtype=np.float64),
             prior=None
             if description.get("prior") is None
-            else BGNBDPrior.from_dict(description["prior"]),
+            else prior_from_dict(description["prior"]),
             reason_catalogue_version=description["reason_catalogue_version"],
             metadata=description.get("metadata", {}),
         )

@@ -60,6 +60,8 @@ def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = [{BEARER: []}]
                 responses["401"] = _json(problem, STATUS_MEANING[401])
                 responses["403"] = _json(problem, f"The key lacks role {role or 'admin'!r}.")
+                responses.setdefault("400", _json(problem, "More than one Authorization header."))
+                responses.setdefault("503", _json(problem, "The API keys file cannot be read."))
             if method.upper() in ("POST", "PUT", "PATCH"):
                 responses["413"] = _json(problem, STATUS_MEANING[413])
             # Invalid input is 400 everywhere, never FastAPI's 422; BentoML's generic 404/500

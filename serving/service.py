@@ -74,9 +74,10 @@ class ChurnService:
             kind=kind, outcome=outcome
         ).inc()
         state = self.state
+        keyring = KeyRing(settings.api_keys_path, self.serving.api_keys)
         _RUNTIME["current"] = Runtime(
-            keyring=KeyRing(settings.api_keys_path, self.serving.api_keys),
-            readiness=lambda: readiness(state),
+            keyring=keyring,
+            readiness=lambda: readiness(state, keyring.check()),
             max_body_bytes=self.serving.max_request_bytes,
             queue=QueueAccess(settings.queue_database_url),
         )

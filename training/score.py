@@ -15,6 +15,7 @@ from features.catalogue import FEATURE_CATALOGUE_VERSION
 from features.snapshot import build_snapshot
 from features.warehouse import connect
 from models.pyfunc import load_scorer
+from training.shift import scoring_shift_warning
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -67,6 +68,9 @@ def write_batch_scores(
         snapshot = build_snapshot(con, as_of, lookback_days=settings.lookback_days)
     finally:
         con.close()
+    shifted = scoring_shift_warning(scorer.metadata, snapshot)
+    if shifted is not None:
+        note = shifted if note is None else f"{note}\nwarning: {shifted}"
     scored = scorer.score_frame(snapshot, reasons=True)
     scored["reasons"] = [json.dumps(r) for r in scored["reasons"]]
     scored["model_version"] = str(version.version)
