@@ -40,8 +40,16 @@ class InWorkflowOrder(TyperGroup):
     """`--help` lists commands in WORKFLOW order (sub-commands as written here), not A-Z."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
-        names = list(self.commands)
-        return sorted(names, key=lambda n: WORKFLOW.index(n) if n in WORKFLOW else names.index(n))
+        # A command WORKFLOW does not name goes right after the one written before it.
+        rank: dict[str, float] = {}
+        last = -1.0
+        for position, name in enumerate(self.commands):
+            if name in WORKFLOW:
+                last = float(WORKFLOW.index(name))
+                rank[name] = last
+            else:
+                rank[name] = last + 0.5 + position / 10_000
+        return sorted(self.commands, key=rank.__getitem__)
 
 
 def _flag_type_hidden(display: object):

@@ -68,7 +68,7 @@ def test_help_lists_commands_in_the_datas_order_without_bool_placeholders() -> N
     top = runner.invoke(app, ["--help"], terminal_width=100)
     assert top.exit_code == 0
     listed = re.findall(r"(?m)^│ ([a-z]+) ", top.output.split("Commands")[1])
-    assert listed == list(WORKFLOW), top.output
+    assert [name for name in listed if name in WORKFLOW] == list(WORKFLOW), top.output
     for command in (["--help"], ["train", "--help"], ["features", "--help"], ["queue", "--help"]):
         shown = runner.invoke(app, command, terminal_width=100).output
         assert "<bool>" not in shown, shown
