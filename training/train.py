@@ -23,6 +23,7 @@ import pandas as pd
 
 from common.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from common.settings import Settings, get_settings
+from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
 from features.snapshot import build_training_set
 from features.warehouse import connect
@@ -281,12 +282,12 @@ def _log_run(
             )
 
         (folder / "warehouse_fingerprint.json").write_text(json.dumps(tables, indent=1))
-        report.comparison().to_csv(folder / "comparison.csv")
-        report.model.deciles.to_csv(folder / "deciles_model.csv", index=False)
-        report.bgnbd.deciles.to_csv(folder / "deciles_bgnbd.csv", index=False)
-        report.recency.deciles.to_csv(folder / "deciles_recency.csv", index=False)
+        write_csv(report.comparison(), folder / "comparison.csv", index=True)
+        write_csv(report.model.deciles, folder / "deciles_model.csv")
+        write_csv(report.bgnbd.deciles, folder / "deciles_bgnbd.csv")
+        write_csv(report.recency.deciles, folder / "deciles_recency.csv")
         contributions = ev.contribution_summary(scorer, X_test)
-        contributions.to_csv(folder / "contribution_summary.csv", index=False)
+        write_csv(contributions, folder / "contribution_summary.csv")
         ev.plot_gains_and_lift(report, folder / "gains_lift.png")
         ev.plot_calibration(
             y_test,
