@@ -223,7 +223,8 @@ def _batches(path: Path, header: list[str], wanted: list[str]) -> Iterator[pa.Re
         if not _ends_with_newline(path):
             lines = _count_lines(path)
             raise IngestError(
-                f"{path}: line {lines} (the last) is cut short and has no newline after it "
+                f"{path}: cannot parse the CSV: line {lines} (the last) is cut short, with no "
+                "newline after it "
                 f"({message}): the file was probably cut mid-write; copy or export it again"
             ) from error
         raise IngestError(
