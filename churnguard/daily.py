@@ -17,7 +17,7 @@ import pandas as pd
 
 from common.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
-from features.publish import publish_snapshot, write_parquet_atomically
+from features.publish import publish_snapshot, published_day, write_parquet_atomically
 from features.snapshot import build_snapshot
 from features.warehouse import connect
 from models.pyfunc import load_scorer
@@ -53,6 +53,7 @@ class DailyReport:
     snapshot_path: Path
     queues: QueueRunReport
     warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
+    serving_as_of: date | None = None  # the day the service reads: later than as_of on a backfill
 
 
 def last_event_day(con) -> date | None:
@@ -209,6 +210,7 @@ def run_daily(
         snapshot_path=snapshot_path,
         queues=queues,
         warnings=() if shifted is None else (shifted,),
+        serving_as_of=published_day(settings.snapshots_dir),
     )
 
 
@@ -220,12 +222,15 @@ def format_daily_report(report: DailyReport) -> str:
         f"{rule.replace('_', ' ')} {getattr(queues, rule)}" for rule in EXCLUSION_RULES
     )
     built = "already built earlier: nothing changed" if queues.already_built else "built"
+    published = "published for the service"
+    if report.serving_as_of is not None and report.serving_as_of > report.as_of:
+        published = f"a backfill: the service keeps serving {report.serving_as_of}"
     return "\n".join(
         [
             f"daily {report.as_of}: scored {report.customers_scored:,} active customers with "
             f"{report.model_version}; reasons for the top {report.reasons_computed:,}",
             f"  scores:   {report.scores_path}",
-            f"  snapshot: {report.snapshot_path} (published for the service)",
+            f"  snapshot: {report.snapshot_path} ({published})",
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
             *(f"  warning: {warning}" for warning in report.warnings),
