@@ -498,8 +498,28 @@ def train_command(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(result.summary(), soft_wrap=True)
+    console.print(train_uplift_step(horizon_days, promote), soft_wrap=True)
     if promote and result.promotion is not None and not result.promotion.promoted:
         raise typer.Exit(2)
+
+
+def train_uplift_step(horizon_days: int | None, promote: bool) -> str:
+    """Train the uplift model on the imported contacts and the shop's own worked queues; a shop
+    without enough contact history is told why the prior drives its queues instead."""
+    from common.settings import get_settings
+    from outreach.store import open_store
+    from training.uplift import UpliftDataError, train_uplift
+
+    settings = get_settings()
+    store = open_store(settings.queue_database_url)
+    try:
+        worked = store.contact_history()
+    finally:
+        store.close()
+    try:
+        return train_uplift(worked, horizon_days=horizon_days, promote=promote).summary()
+    except UpliftDataError as error:
+        return f"uplift model not trained: {error}; the queues use the prior in playbooks.yaml"
 
 
 @app.command("promote")
