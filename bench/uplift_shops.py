@@ -110,7 +110,7 @@ def judge(queue: pd.DataFrame, truth: pd.DataFrame, value: pd.Series | None = No
     ]
     best = np.sort(effects.max(axis=1).to_numpy())[::-1][: len(queue)]
     out = {
-        "contacts": int(len(queue)),
+        "contacts": len(queue),
         "true_saves": float(saves.sum()),
         "best_possible_saves": float(best.clip(min=0).sum()),
         "saves_per_100_contacts": float(100 * saves.sum() / max(len(queue), 1)),
@@ -131,3 +131,61 @@ def judge(queue: pd.DataFrame, truth: pd.DataFrame, value: pd.Series | None = No
             (saves * value.reindex(known["customer_id"]).fillna(0).to_numpy()).sum()
         )
     return out
+
+
+def _environment(home: Path) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURNGUARD_", "MLFLOW_"))}
+    return {**env, "CHURNGUARD_HOME": str(home)}
+
+
+def cli(home: Path, *args: str) -> str:
+    """One `churnguard` command as a user runs it; raises with its output if it fails."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "churnguard", *args],
+        env=_environment(home),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"churnguard {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def run_protocol(shop: UpliftShop, folder: Path) -> dict:
+    """The issue's black-box protocol: ingest, train --promote, daily, queue export; judged on the
+    truth. Also judges value at risk and random for as many contacts, from the same scores."""
+    home = folder / "home"
+    out = {"train": cli(home, "ingest", str(shop.data)) and ""}
+    out["train"] = cli(home, "train", "--horizon-days", str(HORIZON_DAYS), "--promote")
+    out["daily"] = cli(home, "daily", "--as-of", shop.as_of.isoformat())
+    exported = folder / "q.csv"
+    cli(home, "queue", "export", "--date", shop.as_of.isoformat(), "--out", str(exported))
+    queue = pd.read_csv(exported, dtype={"customer_id": str})
+    scores = pd.read_parquet(home / "exports" / f"scores_{shop.as_of.isoformat()}.parquet")
+    value = scores.set_index("customer_id")["expected_value"]
+    n = len(queue)
+    by_risk = scores.sort_values("value_at_risk", ascending=False).head(n)
+    random = scores.sample(n=min(n, len(scores)), random_state=0)
+    return {
+        "expected_saves": judge(queue, shop.truth, value),
+        "value_at_risk": judge(
+            by_risk.rename(columns={"best_playbook": "playbook"}), shop.truth, value
+        ),
+        "random": judge(random.rename(columns={"best_playbook": "playbook"}), shop.truth, value),
+        "source": next(
+            (line.strip() for line in out["daily"].splitlines() if "priority:" in line), ""
+        ),
+        "uplift": next(
+            (
+                line.strip()
+                for line in out["train"].splitlines()
+                if "gate" in line and "uplift" in line.lower()
+            ),
+            "",
+        ),
+    }

@@ -18,7 +18,12 @@ import pandas as pd
 from common.names import UPLIFT_MODEL_NAME
 from common.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
-from features.contacts import combine_history, contacted_within, read_contacts
+from features.contacts import (
+    combine_history,
+    contacted_within,
+    read_contacts,
+    silent_since_contact,
+)
 from features.publish import publish_snapshot, write_parquet_atomically
 from features.snapshot import build_snapshot
 from features.value import snapshot_expected_value, value_at_risk
@@ -202,6 +207,13 @@ def run_daily(
         opened=opened,
         savings=savings.loc[plan.in_queue_run],
         saving_source=source.describe(),
+        silent_since_contact=silent_since_contact(
+            history,
+            snapshot["customer_id"],
+            snapshot["days_since_last_order"],
+            as_of,
+            config.silent_after_days,
+        ),
     )
     return DailyReport(
         as_of=as_of,

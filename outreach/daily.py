@@ -93,6 +93,7 @@ def build_daily_queues(
     opened: OpenedDay | None = None,
     savings: pd.DataFrame | None = None,
     saving_source: str | None = None,
+    silent_since_contact: Collection[str] = (),
 ) -> QueueRunReport:
     """Build the queues of `as_of`: expire stale unclaimed items, read who is cooling down, apply the
     rules (`outreach.rules.select_outreach`) and store items, control members and the run report.
@@ -116,7 +117,14 @@ def build_daily_queues(
     started_at = utcnow()
     opened = opened or open_day(store, as_of, config)
     selection = select_outreach(
-        scored, customers, as_of, playbooks, config, opened.cooling_down, savings
+        scored,
+        customers,
+        as_of,
+        playbooks,
+        config,
+        opened.cooling_down,
+        savings,
+        silent_since_contact,
     )
     report = QueueRunReport(
         queue_date=as_of,

@@ -98,6 +98,9 @@ class QueueRunReport(BaseModel):
     no_actionable_reason: int = Field(
         0, description="Eligible customers the model gave no reason for (baseline risk)."
     )
+    silent_since_contact: int = Field(
+        0, description="Customers contacted before who have not ordered since (it did not work)."
+    )
     no_playbook_saves: int = Field(
         0, description="Customers no playbook is expected to save (lost, sure or driven away)."
     )

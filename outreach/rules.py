@@ -8,13 +8,15 @@ order, and each customer left out is counted under the first rule that excluded 
 3. cooldown: contacted in the last `cooldown_days`, held out as control in that window, or still
    holding an open (queued or claimed) item from an earlier day (the store and the imported
    contacts history say who);
-4. no_playbook_saves: with expected savings given, no playbook's expected saving exceeds
+4. silent_since_contact: contacted (treated) at least `silent_after_days` ago and no order since:
+   the contact did not bring them back, or drove them away (the history says who);
+5. no_playbook_saves: with expected savings given, no playbook's expected saving exceeds
    `min_expected_saving` (a lost cause, a sure thing, or a customer a contact would drive away);
-5. no_actionable_reason: the model names nothing that raised this customer's risk (their risk is the
+6. no_actionable_reason: the model names nothing that raised this customer's risk (their risk is the
    shop's baseline), so an agent would have nothing true to say;
-6. over_capacity: ranked below the team's daily capacity (by expected saving when given, else by
+7. over_capacity: ranked below the team's daily capacity (by expected saving when given, else by
    value at risk);
-7. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
+8. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
    never queued. The split comes after the capacity cut so that the control group and the queued
    customers are drawn from the same population (the report compares like with like); a team thus
    receives about (1 - control_fraction) of its capacity.
@@ -39,6 +41,7 @@ EXCLUSION_RULES = (
     "below_min_probability",
     "no_consented_channel",
     "cooldown",
+    "silent_since_contact",
     "no_playbook_saves",
     "no_actionable_reason",
     "over_capacity",
@@ -112,6 +115,9 @@ class OutreachConfig(BaseModel):
     )
     min_rate_days: int = Field(
         30, ge=1, description="Tenure floor when turning orders_365d into an order rate."
+    )
+    silent_after_days: int = Field(
+        30, ge=1, description="Days after a contact with no order since before it counts as failed."
     )
     min_expected_saving: float = Field(
         1.0,
@@ -350,6 +356,7 @@ def select_outreach(
     config: OutreachConfig,
     cooling_down: Collection[str] = (),
     savings: pd.DataFrame | None = None,
+    silent_since_contact: Collection[str] = (),
 ) -> OutreachSelection:
     """Apply the rules (module docstring) to one day's scored customers.
 
@@ -359,6 +366,8 @@ def select_outreach(
     `savings` (rows as in `scored`, one column per reason playbook and the default) the expected
     saving of each playbook: each customer gets the playbook that saves most and the queue ranks by
     it. Without it, playbooks follow reasons and the queue ranks by value at risk.
+    `silent_since_contact`: customers a past contact did not bring back
+    (`features.contacts.silent_since_contact`).
     """
     _check_scored(scored)
     if savings is not None and len(savings) != len(scored):
@@ -409,6 +418,10 @@ def select_outreach(
     cooling = frame["customer_id"].isin(set(cooling_down)).to_numpy()
     excluded["cooldown"] = int(cooling.sum())
     frame = frame.loc[~cooling]
+
+    silent = frame["customer_id"].isin(set(silent_since_contact)).to_numpy()
+    excluded["silent_since_contact"] = int(silent.sum())
+    frame = frame.loc[~silent]
 
     if kept_savings is not None:
         saves = frame["expected_saving"].to_numpy() > config.min_expected_saving

@@ -91,6 +91,7 @@ runs = Table(
     Column("cooldown", Integer, nullable=False),
     Column("over_capacity", Integer, nullable=False),
     Column("no_actionable_reason", Integer, nullable=False, server_default="0"),
+    Column("silent_since_contact", Integer, nullable=False, server_default="0"),
     Column("no_playbook_saves", Integer, nullable=False, server_default="0"),
     Column("saving_source", Text),
     Column("expired", Integer, nullable=False),

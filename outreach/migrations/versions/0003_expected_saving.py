@@ -1,5 +1,5 @@
-"""Expected saving on queue items and control members; the no_playbook_saves rule and the source of
-the savings (uplift model or prior) on each run.
+"""Expected saving on queue items and control members; the silent_since_contact and
+no_playbook_saves rules and the source of the savings (uplift model or prior) on each run.
 
 Revision ID: 0003
 Revises: 0002
@@ -22,9 +22,8 @@ def upgrade() -> None:
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("expected_saving", sa.Float, nullable=True))
     with op.batch_alter_table("outreach_runs") as batch:
-        batch.add_column(
-            sa.Column("no_playbook_saves", sa.Integer, nullable=False, server_default="0")
-        )
+        for rule in ("silent_since_contact", "no_playbook_saves"):
+            batch.add_column(sa.Column(rule, sa.Integer, nullable=False, server_default="0"))
         batch.add_column(sa.Column("saving_source", sa.Text, nullable=True))
 
 
@@ -32,6 +31,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outreach_runs") as batch:
         batch.drop_column("saving_source")
         batch.drop_column("no_playbook_saves")
+        batch.drop_column("silent_since_contact")
     for table in ("outreach_queue_items", "outreach_control_members"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("expected_saving")
