@@ -29,10 +29,10 @@ class UpliftShop:
 
     data: Path
     as_of: date
-    truth: (
-        pd.DataFrame
-    )  # the truth rows at as_of: customer_id, churn_probability, effect_<playbook>
+    truth: pd.DataFrame  # at as_of: customer_id, churn_probability, response, effect_<playbook>
     config: ShopConfig
+    full: Path  # the whole simulated history, future included
+    campaigns_truth: pd.DataFrame  # the truth rows at each campaign day
 
 
 def make_shop(
@@ -46,11 +46,13 @@ def make_shop(
     """Simulate a shop through T + horizon with `campaigns` monthly campaigns before T, and write
     what the shop would export on T (events before it) into folder/data."""
     as_of = end + timedelta(days=1) - timedelta(days=HORIZON_DAYS)
+    probe = ShopConfig(customers=1, end=end, campaigns=campaigns, campaigns_before=as_of)
+    campaign_days = tuple(probe.start + timedelta(days=d) for d in probe.campaign_days())
     config = ShopConfig(
         customers=customers,
         seed=seed,
         end=end,
-        truth_as_of=(as_of,),
+        truth_as_of=(*campaign_days, as_of),
         campaigns=campaigns,
         campaigns_before=as_of,
         effects=EFFECT_MODELS[effects],
@@ -63,8 +65,9 @@ def make_shop(
     for table, frame in known_before(full, cutoff).items():
         frame.to_parquet(data / f"{table}.parquet", index=False)
     truth = read_truth(full)
+    campaigns_truth = truth[truth["as_of"] < pd.Timestamp(as_of)].reset_index(drop=True)
     truth = truth[truth["as_of"] == pd.Timestamp(as_of)].reset_index(drop=True)
-    return UpliftShop(data, as_of, truth, config)
+    return UpliftShop(data, as_of, truth, config, full, campaigns_truth)
 
 
 def known_before(full: Path, cutoff: datetime) -> dict[str, pd.DataFrame]:
@@ -188,4 +191,41 @@ def run_protocol(shop: UpliftShop, folder: Path) -> dict:
             ),
             "",
         ),
+    }
+
+
+def control_interval(shop: UpliftShop) -> dict:
+    """What the campaigns' control group measures (churn of control minus churn of treated, with a
+    95% interval) against the true average effect of the contacts made."""
+    contacts = pd.read_parquet(shop.full / "contacts.parquet")
+    orders = pd.read_parquet(shop.full / "orders.parquet", columns=["customer_id", "ordered_at"])
+    contacts["as_of"] = contacts["contacted_at"].dt.normalize()
+    members = contacts.merge(shop.campaigns_truth, on=["customer_id", "as_of"], how="inner")
+    columns = {p: members.columns.get_loc(effect_column(p)) for p in CAMPAIGN_PLAYBOOKS}
+    members["effect"] = members.to_numpy()[
+        np.arange(len(members)), members["playbook"].map(columns).to_numpy()
+    ].astype(float)
+    window = orders.merge(members[["customer_id", "as_of"]].drop_duplicates(), on="customer_id")
+    window = window[
+        (window["ordered_at"] >= window["as_of"])
+        & (window["ordered_at"] < window["as_of"] + pd.Timedelta(days=HORIZON_DAYS))
+    ]
+    bought = set(zip(window["customer_id"], window["as_of"], strict=True))
+    members["churned"] = [
+        (c, a) not in bought for c, a in zip(members["customer_id"], members["as_of"], strict=True)
+    ]
+    treated = members[members["group"] == "treated"]
+    control = members[members["group"] == "control"]
+    measured = control["churned"].mean() - treated["churned"].mean()
+    spread = 1.96 * float(
+        np.sqrt(control["churned"].var() / len(control) + treated["churned"].var() / len(treated))
+    )
+    truth = float(treated["effect"].mean())
+    return {
+        "campaign_contacts": len(members),
+        "measured_effect": float(measured),
+        "interval_low": float(measured - spread),
+        "interval_high": float(measured + spread),
+        "true_average_effect": truth,
+        "covers": bool(abs(measured - truth) <= spread),
     }
