@@ -9,7 +9,6 @@ What stays on the driver: the scores of every customer (a few columns), the publ
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,8 +19,16 @@ import pandas as pd
 from common.settings import Settings
 from features.engine import SparkConnection
 from features.snapshot import as_cutoff
-from training.score import ScoreSummary, check_catalogue, check_out_file, model_note, summarize
-from training.spark_score import RegisteredModel, resolve_registered_model, score_snapshot
+from training.score import (
+    ScoreSummary,
+    check_catalogue,
+    check_out_file,
+    model_note,
+    summarize,
+    with_shift_warning,
+    write_scored,
+)
+from training.spark_score import RegisteredModel, resolve_registered_model, spark_udf_scores
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ def score_on_spark(
     snapshot_df = features_dataframe(con.spark, [as_cutoff(as_of)], settings.lookback_days).cache()
     try:
         snapshot = to_frame(snapshot_df)
-        scored = score_snapshot(con.spark, snapshot_df, model, settings).toPandas()
+        scored = spark_udf_scores(con.spark, snapshot_df, model, settings).toPandas()
     finally:
         snapshot_df.unpersist()
     probability = (
@@ -54,31 +61,25 @@ def score_on_spark(
     return SparkScores(snapshot, probability)
 
 
-def reason_budget(settings: Settings) -> int:
-    """How many customers can reach a queue in a day: the daily job's reason budget."""
-    from churnguard.daily import REASON_BUDGET_PER_SLOT
-    from outreach.playbooks import load_playbooks
-    from outreach.rules import OutreachConfig
-
-    config = OutreachConfig(horizon_days=settings.horizon_days)
-    capacity = sum(load_playbooks().capacities(config.team_capacity).values())
-    return math.ceil(REASON_BUDGET_PER_SLOT * capacity / (1 - config.control_fraction))
-
-
 def scored_frame(
     scores: SparkScores, model: RegisteredModel, as_of: date, settings: Settings
 ) -> pd.DataFrame:
     """`churnguard score`'s columns (customer_id, churn_probability, risk_band, percentile, reasons,
-    model_version, as_of); reasons only for the customers who can reach a queue, `[]` for the rest."""
-    from churnguard.daily import reason_candidates, score_customers
+    model_version, as_of); reasons only for the customers who can reach a queue (the daily job's
+    reason budget, by value at risk), `[]` for the rest."""
+    from churnguard.daily import REASON_BUDGET_PER_SLOT, score_snapshot
+    from outreach.daily import plan_reasons, reason_budget
+    from outreach.playbooks import load_playbooks
     from outreach.rules import OutreachConfig
 
     scorer = model.scorer
     config = OutreachConfig(horizon_days=settings.horizon_days)
-    ranked, matrix = score_customers(
+    ranked, matrix = score_snapshot(
         scorer, scores.snapshot, config.horizon_days, config, probability=scores.probability
     )
-    explained = reason_candidates(ranked, frozenset(), config, reason_budget(settings))
+    capacity = sum(load_playbooks().capacities(config.team_capacity).values())
+    budget = reason_budget(capacity, config, REASON_BUDGET_PER_SLOT)
+    explained = plan_reasons(ranked, frozenset(), config, budget).explained
     reasons = ["[]"] * len(ranked)
     for position, row in zip(
         explained, scorer.explain(matrix[explained]) if len(explained) else [], strict=True
@@ -97,15 +98,6 @@ def scored_frame(
     )
 
 
-def write_scores(frame: pd.DataFrame, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        frame.to_parquet(out, index=False)
-    return out
-
-
 def score_customers_on_spark(
     as_of: date, out: Path, model_uri: str | None, settings: Settings
 ) -> ScoreSummary:
@@ -121,5 +113,6 @@ def score_customers_on_spark(
     note = model_note(model_uri, model.version)
     check_catalogue(model.scorer, model.version)
     scores = score_on_spark(connect_warehouse(settings), model, as_of, settings)
+    note = with_shift_warning(note, model.scorer, scores.snapshot)
     scored = scored_frame(scores, model, as_of, settings)
-    return summarize(scored, write_scores(scored, out), model.version, as_of, note)
+    return summarize(scored, write_scored(scored, out), model.version, as_of, note)

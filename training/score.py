@@ -11,10 +11,12 @@ import pandas as pd
 
 from common.names import CHAMPION_ALIAS
 from common.settings import Settings, get_settings
+from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION
 from features.snapshot import build_snapshot
 from features.warehouse import connect
 from models.pyfunc import load_scorer
+from training.shift import scoring_shift_warning
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -65,6 +67,22 @@ def check_catalogue(scorer, version) -> None:
         )
 
 
+def with_shift_warning(note: str | None, scorer, snapshot: pd.DataFrame) -> str | None:
+    shifted = scoring_shift_warning(scorer.metadata, snapshot)
+    if shifted is not None:
+        note = shifted if note is None else f"{note}\nwarning: {shifted}"
+    return note
+
+
+def write_scored(scored: pd.DataFrame, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        write_csv(scored, out)
+    else:
+        scored.to_parquet(out, index=False)
+    return out
+
+
 def summarize(
     scored: pd.DataFrame, out: Path, version, as_of: date, note: str | None
 ) -> ScoreSummary:
@@ -79,11 +97,11 @@ def summarize(
     )
 
 
-def score_customers(
+def write_batch_scores(
     as_of: date, out: Path, model_uri: str | None = None, settings: Settings | None = None
 ) -> ScoreSummary:
     """Columns: customer_id, churn_probability, risk_band, percentile, reasons (a JSON list of
-    {code, feature, text, value, contribution}), model_version, as_of."""
+    {code, feature, sentence, value, contribution}), model_version, as_of."""
     settings = settings or get_settings()
     out = check_out_file(out)
     scorer, version = load_scorer(
@@ -96,13 +114,9 @@ def score_customers(
         snapshot = build_snapshot(con, as_of, lookback_days=settings.lookback_days)
     finally:
         con.close()
+    note = with_shift_warning(note, scorer, snapshot)
     scored = scorer.score_frame(snapshot, reasons=True)
     scored["reasons"] = [json.dumps(r) for r in scored["reasons"]]
     scored["model_version"] = str(version.version)
     scored["as_of"] = pd.Timestamp(as_of)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".csv":
-        scored.to_csv(out, index=False)
-    else:
-        scored.to_parquet(out, index=False)
-    return summarize(scored, out, version, as_of, note)
+    return summarize(scored, write_scored(scored, out), version, as_of, note)

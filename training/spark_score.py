@@ -64,7 +64,7 @@ def is_champion(model: RegisteredModel) -> bool:
     return CHAMPION_ALIAS in (model.version.aliases or [])
 
 
-def score_snapshot(
+def spark_udf_scores(
     spark: SparkSession, snapshot: DataFrame, model: RegisteredModel, settings: Settings
 ) -> DataFrame:
     """customer_id, churn_probability, risk_band and percentile of every row of a Spark snapshot,

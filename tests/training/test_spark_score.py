@@ -11,7 +11,7 @@ from features import spark_snapshot
 from features.snapshot import build_snapshot
 from features.spark_warehouse import copy_from_duckdb, register_warehouse
 from features.warehouse import connect
-from training.spark_score import resolve_registered_model, score_snapshot
+from training.spark_score import resolve_registered_model, spark_udf_scores
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def test_spark_scores_equal_duckdb_scores(trained_small_shop, spark, tmp_path):
     model = resolve_registered_model(settings.resolved_model_uri, settings.tracking_uri)
     expected = model.scorer.score_frame(snapshot, reasons=False).set_index("customer_id")
 
-    on_spark = score_snapshot(
+    on_spark = spark_udf_scores(
         spark, spark_snapshot.features_dataframe(spark, [as_of]), model, settings
     ).toPandas()
     on_spark = on_spark.set_index("customer_id").loc[expected.index]
