@@ -42,6 +42,7 @@ from outreach.saving import (
     reason_playbooks,
 )
 from outreach.store import OutreachStore, open_store
+from training.shift import scoring_shift_warning
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class DailyReport:
     snapshot_path: Path
     queues: QueueRunReport
     saving_source: str = ""
+    warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
 
 
 def default_as_of(con, today: date | None = None) -> date:
@@ -73,7 +75,7 @@ def default_as_of(con, today: date | None = None) -> date:
     return min(today, last + timedelta(days=1))
 
 
-def score_customers(
+def score_snapshot(
     scorer: ChurnScorer, snapshot: pd.DataFrame, horizon_days: int, config: OutreachConfig
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Calibrated probability, band, percentile and value at risk of every customer in a snapshot."""
@@ -153,12 +155,13 @@ def run_daily(
         )
     scorer, version = load_scorer(model_uri or settings.resolved_model_uri, settings.tracking_uri)
     model_version = f"{version.name}/{version.version}"
-    scores, matrix = score_customers(scorer, snapshot, config.horizon_days, config)
+    scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config)
     uplift, source = uplift_of_the_day(
         snapshot, scores["churn_probability"].to_numpy(), playbooks, settings.tracking_uri
     )
     savings = expected_savings(uplift, scores["expected_value"].to_numpy())
     best_names, scores["expected_saving"] = best_playbook(savings)
+    shifted = scoring_shift_warning(scorer.metadata, snapshot)
 
     store = store or open_store(settings.queue_database_url)
     history = combine_history(imported, store.contact_history())
@@ -224,6 +227,7 @@ def run_daily(
         snapshot_path=snapshot_path,
         queues=queues,
         saving_source=queues.saving_source or source.describe(),
+        warnings=() if shifted is None else (shifted,),
     )
 
 
@@ -244,5 +248,6 @@ def format_daily_report(report: DailyReport) -> str:
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
             f"  priority: expected saving from the {report.saving_source}",
+            *(f"  warning: {warning}" for warning in report.warnings),
         ]
     )

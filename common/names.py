@@ -21,7 +21,6 @@ FEEDBACK: Final = "feedback"
 CUSTOMERS: Final = "customers"
 CONTACTS: Final = "contacts"  # outreach history: treated and control, imported or worked
 INPUT_TABLES: Final = (ORDERS, DELIVERIES, FEEDBACK, CUSTOMERS, CONTACTS)
-REQUIRED_TABLES: Final = (ORDERS,)
 
 QUARANTINE_TABLE: Final = "quarantine"
 INGEST_RUNS_TABLE: Final = "ingest_runs"
