@@ -24,7 +24,7 @@ from features.contacts import (
     read_contacts,
     silent_since_contact,
 )
-from features.publish import publish_snapshot, write_parquet_atomically
+from features.publish import publish_snapshot, published_day, write_parquet_atomically
 from features.snapshot import build_snapshot
 from features.value import snapshot_expected_value, value_at_risk
 from features.warehouse import connect, last_event_day, outreach_customers
@@ -62,8 +62,9 @@ class DailyReport:
     scores_path: Path
     snapshot_path: Path
     queues: QueueRunReport
-    saving_source: str = ""
     warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
+    serving_as_of: date | None = None  # the day the service reads: later than as_of on a backfill
+    saving_source: str = ""
 
 
 def default_as_of(con, today: date | None = None) -> date:
@@ -156,12 +157,12 @@ def run_daily(
     scorer, version = load_scorer(model_uri or settings.resolved_model_uri, settings.tracking_uri)
     model_version = f"{version.name}/{version.version}"
     scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config)
+    shifted = scoring_shift_warning(scorer.metadata, snapshot)
     uplift, source = uplift_of_the_day(
         snapshot, scores["churn_probability"].to_numpy(), playbooks, settings.tracking_uri
     )
     savings = expected_savings(uplift, scores["expected_value"].to_numpy())
     best_names, scores["expected_saving"] = best_playbook(savings)
-    shifted = scoring_shift_warning(scorer.metadata, snapshot)
 
     store = store or open_store(settings.queue_database_url)
     history = combine_history(imported, store.contact_history())
@@ -231,8 +232,9 @@ def run_daily(
         scores_path=scores_path,
         snapshot_path=snapshot_path,
         queues=queues,
-        saving_source=queues.saving_source or source.describe(),
         warnings=() if shifted is None else (shifted,),
+        serving_as_of=published_day(settings.snapshots_dir),
+        saving_source=queues.saving_source or source.describe(),
     )
 
 
@@ -244,15 +246,18 @@ def format_daily_report(report: DailyReport) -> str:
         f"{rule.replace('_', ' ')} {getattr(queues, rule)}" for rule in EXCLUSION_RULES
     )
     built = "already built earlier: nothing changed" if queues.already_built else "built"
+    published = "published for the service"
+    if report.serving_as_of is not None and report.serving_as_of > report.as_of:
+        published = f"a backfill: the service keeps serving {report.serving_as_of}"
     return "\n".join(
         [
             f"daily {report.as_of}: scored {report.customers_scored:,} active customers with "
             f"{report.model_version}; reasons for the top {report.reasons_computed:,}",
             f"  scores:   {report.scores_path}",
-            f"  snapshot: {report.snapshot_path} (published for the service)",
+            f"  snapshot: {report.snapshot_path} ({published})",
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
-            f"  priority: expected saving from the {report.saving_source}",
             *(f"  warning: {warning}" for warning in report.warnings),
+            f"  priority: expected saving from the {report.saving_source}",
         ]
     )

@@ -152,3 +152,17 @@ def test_default_as_of_is_the_day_after_the_data_for_an_old_export(home: Path) -
         assert daily.default_as_of(con, today=last) == last
     finally:
         con.close()
+
+
+def test_a_backfill_writes_its_day_but_never_moves_production_backwards(home: Path) -> None:
+    settings = Settings(home=home)
+    current = daily.run_daily(settings)
+    backfill = daily.run_daily(settings, as_of=current.as_of - timedelta(days=17))
+
+    assert load_published_snapshot(settings.snapshots_dir).as_of == current.as_of
+    assert backfill.snapshot_path.exists() and backfill.scores_path.exists()
+    assert pd.read_parquet(backfill.scores_path)["as_of"].iloc[0].date() == backfill.as_of
+    assert backfill.queues.queued > 0 and not backfill.queues.already_built
+    said = daily.format_daily_report(backfill)
+    assert f"a backfill: the service keeps serving {current.as_of}" in said
+    assert "published for the service" in daily.format_daily_report(current)
