@@ -70,7 +70,9 @@ def _build_world(home: Path, customers: int) -> dict:
         fit, valid, valid, FEATURE_NAMES, FEATURE_CATALOGUE_VERSION, 90, FitConfig()
     )
     uri = f"sqlite:///{home / 'mlflow.db'}"
-    with MlflowService(uri).started():  # the fluent API logs to the process-wide URI; put it back after
+    with MlflowService(
+        uri
+    ).started():  # the fluent API logs to the process-wide URI; put it back after
         client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment = client.create_experiment(
             "bench", artifact_location=(home / "artifacts").as_uri()
