@@ -32,6 +32,9 @@ def main(
     import os
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # State is the owner's alone: the warehouse, MLflow store, queue database, keys and exports
+    # this command creates (through any library) are 0600, their folders 0700.
+    os.umask(0o077)
     logging.basicConfig(
         level=(log_level or get_settings().log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -53,6 +56,17 @@ def config_command(
     for row in rows:
         table.add_row(row.variable, row.value, row.description)
     console.print(table)
+
+
+def _fail_if_operator_fault(error: BaseException, job: str) -> None:
+    """Exit 2 with one line for a fault the operator can fix (disk full, a job running, a locked
+    store); return for anything else, which keeps its traceback."""
+    from churnguard.faults import operator_fault
+
+    message = operator_fault(error, get_settings(), job)
+    if message is not None:
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(2) from None
 
 
 # --- synthetic shop --------------------------------------------------------------------------
@@ -345,6 +359,9 @@ def ingest_command(
     except (IngestError, WarehouseVersionError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    except Exception as error:
+        _fail_if_operator_fault(error, "ingest")
+        raise
     console.print(summary_table(result))
     rules = top_rules_table(result)
     if rules is not None:
@@ -492,6 +509,9 @@ def train_command(
     except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    except Exception as error:
+        _fail_if_operator_fault(error, "train")
+        raise
     console.print(result.summary(), soft_wrap=True)
     if promote and result.promotion is not None and not result.promotion.promoted:
         raise typer.Exit(2)
@@ -512,6 +532,9 @@ def promote_command(
     except LookupError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    except Exception as error:
+        _fail_if_operator_fault(error, "promote")
+        raise
     console.print(result.message(), soft_wrap=True)
     if not result.promoted:
         raise typer.Exit(2)
@@ -566,7 +589,12 @@ def daily_command(
     except (NoChampionError, FileNotFoundError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    except Exception as error:
+        _fail_if_operator_fault(error, "daily")
+        raise
     console.print(format_daily_report(report), soft_wrap=True)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @app.command("demo")

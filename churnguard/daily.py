@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.files import run_lock
 from common.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
 from features.publish import publish_snapshot, published_day, write_parquet_atomically
@@ -31,6 +32,7 @@ from outreach.store import OutreachStore, open_store
 # Reasons (TreeSHAP) cost ~1 ms a row, so they are computed only for the customers who can reach a
 # queue: the best `REASON_BUDGET_PER_SLOT` candidates per slot of daily capacity, by value at risk.
 REASON_BUDGET_PER_SLOT = 4
+DAILY_LOCK = "daily.lock"
 CUSTOMER_COLUMNS = (
     "customer_id",
     "preferred_channel",
@@ -52,6 +54,7 @@ class DailyReport:
     snapshot_path: Path
     queues: QueueRunReport
     serving_as_of: date | None = None  # the day the service reads: later than as_of on a backfill
+    warnings: tuple[str, ...] = ()
 
 
 def last_event_day(con) -> date | None:
@@ -137,13 +140,38 @@ def run_daily(
     store: OutreachStore | None = None,
 ) -> DailyReport:
     """Score every active customer at `as_of` (default: `default_as_of`), publish the snapshot for
-    the service, write the scores export and build the day's queues."""
+    the service, write the scores export and build the day's queues. One daily job at a time:
+    another one running is `Busy`, with its pid and start."""
     settings.ensure_home()
+    with run_lock(settings.home_dir / DAILY_LOCK, "daily"):
+        return _run_daily(settings, as_of, model_uri, config, playbooks, store)
+
+
+def far_past_the_data(as_of: date, last_event: date | None, horizon_days: int) -> str | None:
+    """A warning when `as_of` is more than the horizon after the data ends: everyone looks lapsed."""
+    if last_event is None or (as_of - last_event).days <= horizon_days:
+        return None
+    return (
+        f"--as-of {as_of} is {(as_of - last_event).days} days after the data ends ({last_event}), "
+        f"more than the {horizon_days}-day horizon: every customer looks lapsed; ingest newer "
+        "data or pick an earlier day"
+    )
+
+
+def _run_daily(
+    settings: Settings,
+    as_of: date | None,
+    model_uri: str | None,
+    config: OutreachConfig | None,
+    playbooks: Playbooks | None,
+    store: OutreachStore | None,
+) -> DailyReport:
     config = config or OutreachConfig(horizon_days=settings.horizon_days)
     playbooks = playbooks or load_playbooks()
     con = connect(settings.warehouse_path, read_only=True)
     try:
         as_of = as_of or default_as_of(con)
+        warning = far_past_the_data(as_of, last_event_day(con), settings.horizon_days)
         snapshot = build_snapshot(con, as_of, settings.lookback_days)
         customers = _customers_table(con)
     finally:
@@ -207,6 +235,7 @@ def run_daily(
         snapshot_path=snapshot_path,
         queues=queues,
         serving_as_of=published_day(settings.snapshots_dir),
+        warnings=(warning,) if warning else (),
     )
 
 
@@ -229,5 +258,6 @@ def format_daily_report(report: DailyReport) -> str:
             f"  snapshot: {report.snapshot_path} ({published})",
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
+            *(f"  warning: {warning}" for warning in report.warnings),
         ]
     )
