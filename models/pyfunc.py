@@ -17,6 +17,7 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
+from common.mlflow_service import MlflowService
 from common.names import CHAMPION_ALIAS, MODEL_NAME
 from models.probe import ModelUnusable, probe_scorer_files, scorer_folder
 from models.scorer import ChurnScorer
@@ -191,7 +192,7 @@ def load_scorer(
     settings = get_settings()
     model_uri = model_uri or settings.resolved_model_uri
     tracking_uri = tracking_uri or settings.tracking_uri
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = MlflowService(tracking_uri).client()
     try:
         version = resolve_model_version(client, model_uri)
     except NoChampionError:

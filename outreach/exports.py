@@ -24,6 +24,7 @@ ITEM_EXPORT_COLUMNS = (
     "reason_code",
     "reason",
     "churn_probability",
+    "expected_saving",
     "expected_value",
     "value_at_risk",
     "state",
@@ -44,6 +45,7 @@ CONTROL_EXPORT_COLUMNS = (
     "team",
     "playbook",
     "churn_probability",
+    "expected_saving",
 )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from serving.keys import ApiKey, KeyRing, KeyStoreUnavailable
 from serving.metrics import OUTCOME_OF_STATUS, SCORE_REQUESTS
+from serving.problems import uniform_errors
+from serving.route_labels import restore_path
 
 logger = logging.getLogger("churnguard.serving")
 
@@ -93,12 +95,14 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = restore_path(scope)  # metrics saw the route template; routing needs the path
         path = scope["path"]
         if path == OPENAPI_PATH and self.openapi is not None:
             if self._document is None:
                 self._document = self.openapi()
             await send_json(send, 200, self._document)
             return
+        send = uniform_errors(send)
         runtime = self.runtime()
         if runtime is None and path in ("/healthz", "/livez"):
             await self.app(scope, receive, send)

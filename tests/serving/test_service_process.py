@@ -1,11 +1,15 @@
-"""One test against the real thing: `bentoml serve` in a subprocess on a loopback port."""
+"""One test against the real thing: `churnguard serve` (which becomes `bentoml serve`) in a
+subprocess on a loopback port, stopped with SIGTERM as systemd or a container runtime stops it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +20,8 @@ import pytest
 from serving.keys import create_key
 from serving.launch import serve_command
 
+CHURNGUARD = Path(sys.executable).with_name("churnguard")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -23,9 +29,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 @pytest.mark.slow
 @pytest.mark.service
-def test_bentoml_serve_answers_score(serving_home, serving_world, tmp_path):
+def test_churnguard_serve_answers_score_and_sigterm_frees_the_port(
+    serving_home, serving_world, tmp_path
+):
     key, _ = create_key(serving_home / "api_keys.json", "crm", "score")
     admin, _ = create_key(serving_home / "api_keys.json", "ops", "admin")
     port = _free_port()
@@ -37,7 +54,11 @@ def test_bentoml_serve_answers_score(serving_home, serving_world, tmp_path):
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # bentoml serve sets up its own
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
-        serve_command(port, host="127.0.0.1"), env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(CHURNGUARD), "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so cleanup can reach any orphan
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,12 +92,18 @@ def test_bentoml_serve_answers_score(serving_home, serving_world, tmp_path):
         )
         assert "churnguard_score_customers_total" in metrics.text
         assert customer not in (tmp_path / "serve.log").read_text()
+
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while not _port_is_free(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _port_is_free(port), "a process still holds the port after SIGTERM"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        if process.poll() is None:
             process.kill()
+        with contextlib.suppress(ProcessLookupError):  # anything left in its group (none, if fixed)
+            os.killpg(process.pid, signal.SIGKILL)
         log.close()
 
 
