@@ -181,3 +181,21 @@ def test_a_full_disk_stops_ingest_in_one_line_and_leaves_the_warehouse_as_it_was
     con.close()
     again = _run(home, "ingest", str(small_shop), "--no-progress")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_a_locked_mlflow_store_is_one_line_and_exit_2(trained_home: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    holder = sqlite3.connect(home / "mlflow.db", timeout=0)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # another process writing the store, holding its lock
+        locked = _run(home, "promote")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert locked.returncode == 2, locked.stdout + locked.stderr
+    assert "Traceback" not in locked.stderr and len(_told(locked.stderr)) == 1
+    assert "is locked by another process" in locked.stderr and "run again" in locked.stderr

@@ -32,7 +32,7 @@ def test_a_key_cannot_move_another_keys_claim_unless_it_supervises(api, queued_t
             outcome, json={"state": state, "agent": "ann"}, headers=_auth(other)
         )
         assert stolen.status_code == 409, stolen.text
-        assert "claimed by 'ann via agents'" in stolen.json()["detail"]
+        assert "claimed by 'ann via agents'" in stolen.text
     own = api.client.post(
         outcome, json={"state": "contacted", "agent": "ann"}, headers=_auth(api.outreach_key)
     )
