@@ -81,6 +81,16 @@ def fail(message: object) -> typer.Exit:
     return typer.Exit(2)
 
 
+def fail_if_operator_fault(error: BaseException, job: str) -> None:
+    """Exit 2 with one line for a fault the operator can fix (disk full, a job running, a locked
+    store); return for anything else, which keeps its traceback."""
+    from churnguard.faults import operator_fault
+
+    message = operator_fault(error, get_settings(), job)
+    if message is not None:
+        raise fail(message) from None
+
+
 def _day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -95,8 +105,13 @@ def main(
     ),
 ) -> None:
     """Set up logging once per command (churnguard.logs: libraries say only what matters)."""
+    import os
+
     from churnguard.logs import set_up_logging
 
+    # State is the owner's alone: the warehouse, MLflow store, queue database, keys and exports
+    # this command creates (through any library) are 0600, their folders 0700.
+    os.umask(0o077)
     set_up_logging(log_level or get_settings().log_level)
 
 
@@ -185,6 +200,9 @@ def ingest_command(
             result = ingest(data_dir, progress=bars if progress else None)
     except (IngestError, WarehouseVersionError, SparkUnavailableError) as error:
         raise fail(error) from None
+    except Exception as error:
+        fail_if_operator_fault(error, "ingest")
+        raise
     console.print(summary_table(result))
     if published is not None:
         tables = ", ".join(f"{table} {rows:,}" for table, rows in published.items())
@@ -308,6 +326,9 @@ def train_command(
         SparkUnavailableError,
     ) as error:
         raise fail(error) from None
+    except Exception as error:
+        fail_if_operator_fault(error, "train")
+        raise
     console.print(result.summary(), soft_wrap=True)
     console.print(train_uplift_from_history(horizon_days, promote), soft_wrap=True)
     if promote and result.promotion is not None and not result.promotion.promoted:
@@ -328,6 +349,9 @@ def promote_command(
         result = promote(tracking_client(settings), settings, candidate)
     except LookupError as error:
         raise fail(error) from None
+    except Exception as error:
+        fail_if_operator_fault(error, "promote")
+        raise
     console.print(result.message(), soft_wrap=True)
     if not result.promoted:
         raise typer.Exit(2)
@@ -381,7 +405,12 @@ def daily_command(
         )
     except (NoChampionError, FileNotFoundError, ValueError, SparkUnavailableError) as error:
         raise fail(error) from None
+    except Exception as error:
+        fail_if_operator_fault(error, "daily")
+        raise
     console.print(format_daily_report(report), soft_wrap=True)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 queue_app = typer.Typer(

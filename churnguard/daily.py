@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.files import run_lock
 from common.names import UPLIFT_MODEL_NAME
 from common.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 # Reasons (TreeSHAP) cost ~1 ms a row, so they are computed only for the customers who can reach a
 # queue: the best `REASON_BUDGET_PER_SLOT` candidates per slot of daily capacity, by expected saving.
 REASON_BUDGET_PER_SLOT = 4
+DAILY_LOCK = "daily.lock"
 
 
 @dataclass(frozen=True)
@@ -145,14 +147,39 @@ def run_daily(
     store: OutreachStore | None = None,
 ) -> DailyReport:
     """Score every active customer at `as_of` (default: `default_as_of`), publish the snapshot for
-    the service, write the scores export and build the day's queues by expected saving."""
+    the service, write the scores export and build the day's queues by expected saving. One daily
+    job at a time: another one running is `Busy`, with its pid and start."""
     settings.ensure_home()
+    with run_lock(settings.home_dir / DAILY_LOCK, "daily"):
+        return _run_daily(settings, as_of, model_uri, config, playbooks, store)
+
+
+def far_past_the_data(as_of: date, last_event: date | None, horizon_days: int) -> str | None:
+    """A warning when `as_of` is more than the horizon after the data ends: everyone looks lapsed."""
+    if last_event is None or (as_of - last_event).days <= horizon_days:
+        return None
+    return (
+        f"--as-of {as_of} is {(as_of - last_event).days} days after the data ends ({last_event}), "
+        f"more than the {horizon_days}-day horizon: every customer looks lapsed; ingest newer "
+        "data or pick an earlier day"
+    )
+
+
+def _run_daily(
+    settings: Settings,
+    as_of: date | None,
+    model_uri: str | None,
+    config: OutreachConfig | None,
+    playbooks: Playbooks | None,
+    store: OutreachStore | None,
+) -> DailyReport:
     config = config or OutreachConfig(horizon_days=settings.horizon_days)
     playbooks = playbooks or load_playbooks()
     con = connect_warehouse(settings)
     probability = None
     try:
         as_of = as_of or default_as_of(con)
+        far = far_past_the_data(as_of, last_event_day(con), settings.horizon_days)
         customers = outreach_customers(con)
         imported = read_contacts(con)
         if settings.engine == "spark":  # snapshot and probabilities on Spark, the rest as below
@@ -254,7 +281,7 @@ def run_daily(
         scores_path=scores_path,
         snapshot_path=snapshot_path,
         queues=queues,
-        warnings=() if shifted is None else (shifted,),
+        warnings=tuple(warning for warning in (far, shifted) if warning is not None),
         serving_as_of=published_day(settings.snapshots_dir),
         saving_source=queues.saving_source or source.describe(),
     )

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -51,10 +50,27 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def _holder(handle: IO[str]) -> str:
-    handle.seek(0)
-    text = handle.read().strip()
-    return text or "pid unknown"
+def _busy_message(path: Path, text: str, what: str) -> str:
+    job, _, since = text.strip().partition("\n")
+    return (
+        f"another {job or what} is running ({since or 'pid unknown'}); wait for it to finish, "
+        f"or stop it, then run again (lock: {path})"
+    )
+
+
+def lock_holder(path: Path) -> str | None:
+    """Who holds the run lock at `path` ("ingest (pid N since T)"), or None when nobody does."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    with os.fdopen(fd) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            job, _, since = handle.read().strip().partition("\n")
+            return f"{job} ({since})" if job else "another job"
+        return None
 
 
 @contextmanager
@@ -74,14 +90,13 @@ def run_lock(path: Path, what: str, wait_seconds: float = 0.0) -> Iterator[None]
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() >= deadline:
-                    raise Busy(
-                        f"another {what} is running ({_holder(handle)}); wait for it to finish, "
-                        f"or stop it, then run again (lock: {path})"
-                    ) from None
+                    handle.seek(0)
+                    raise Busy(_busy_message(path, handle.read(), what)) from None
                 time.sleep(0.05)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}")
+        since = f"{datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}"
+        handle.write(f"{what}\npid {os.getpid()} since {since}")
         handle.flush()
         yield
     finally:

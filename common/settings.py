@@ -133,7 +133,10 @@ class Settings(BaseSettings):
         return self.model_uri or CHAMPION_URI
 
     def ensure_home(self) -> Path:
-        """Create the local state folders; called by jobs, never at import."""
+        """Create the local state folders (0700: state is its owner's alone); called by jobs,
+        never at import."""
+        from common.files import private_dir
+
         for folder in (
             self.home_dir,
             self.reports_dir,
@@ -142,7 +145,7 @@ class Settings(BaseSettings):
             self.exports_dir,
             self.mlflow_artifacts_dir,
         ):
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
         return self.home_dir
 
 

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from common.files import run_lock
 from common.names import (
     CONTACTS,
     CONTRACT_VERSION,
@@ -338,12 +339,24 @@ def ingest(
     how far reading and validating have come; None shows nothing. `data_docs=False` skips
     rendering GX Data Docs (the JSON report is always written).
     """
+    settings = settings or get_settings()
+    settings.ensure_home()
+    # One ingest at a time: a second one is told who runs, never left to DuckDB's lock error.
+    with run_lock(warehouse.run_lock_path(settings.warehouse_path), "ingest"):
+        return _ingest_locked(data_dir, settings, scorer, progress, data_docs)
+
+
+def _ingest_locked(
+    data_dir: Path | str,
+    settings: Settings,
+    scorer: SentimentScorer | None,
+    progress: ProgressFactory | None,
+    data_docs: bool,
+) -> IngestResult:
     import time
 
     from features.reports import write_report
 
-    settings = settings or get_settings()
-    settings.ensure_home()
     data_dir = Path(data_dir).resolve()
     run_id = _new_run_id()
     run_dir = settings.reports_dir / f"ingest-{run_id}"

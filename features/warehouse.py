@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from common.files import lock_holder, private_dir, private_file
 from common.names import CONTRACT_VERSION, INGEST_RUNS_TABLE, ORDERS, QUARANTINE_TABLE
 from features.contract import CONTRACT
 
@@ -27,6 +28,15 @@ META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, v
 
 class WarehouseVersionError(ValueError):
     """The warehouse was written by another contract version than the one this churnguard reads."""
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse (DuckDB allows one writer, or readers, not both)."""
+
+
+def run_lock_path(warehouse_path: Path) -> Path:
+    """The run lock a job writing the warehouse holds (see `common.files.run_lock`)."""
+    return Path(warehouse_path).with_name(Path(warehouse_path).name + ".run.lock")
 
 
 QUARANTINE_DDL = f"""
@@ -62,8 +72,18 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     path = Path(path)
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `churnguard ingest DATA_DIR` first")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    private_dir(path.parent)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        holder = lock_holder(run_lock_path(path))
+        who = f"another {holder} is running and holds" if holder else "another process holds"
+        raise WarehouseBusy(
+            f"{who} the warehouse {path}; wait for it to finish, then run again"
+        ) from None
+    private_file(path)
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # jobs report their own progress; no stray bars
     try:

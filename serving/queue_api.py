@@ -1,7 +1,10 @@
 """Outreach queues over HTTP (role `outreach`) and the agents' page, mounted on the scoring service.
 
 The store does the work (`outreach.store.OutreachStore`: atomic claims, the item state machine);
-this module maps HTTP to it. The agent is the name typed on the page, or else the API key's name.
+this module maps HTTP to it. Who acts is bound to the API key: a key acts as itself, or as a name
+typed on the page recorded with the key ("ann via agents-team-a"), so no key can pass for another
+key's agents or move their claims; a key with role `supervisor` may act for any agent. A key limited
+to teams works only their queues.
 """
 
 from __future__ import annotations
@@ -140,8 +143,32 @@ def refusal_status(error: OutreachError) -> tuple[int, str]:
 
 
 def _agent(request: Request, given: str | None) -> str:
+    """The acting agent, bound to the key (see the module's docstring)."""
     key = request.scope.get(KEY_SCOPE)
-    return given or (key.name if key is not None else "unknown")
+    if key is None:
+        return given or "unknown"
+    if key.supervises or given in (None, key.name):
+        return given or key.name
+    return f"{given} via {key.name}"
+
+
+def _require_team(request: Request, team: str) -> None:
+    key = request.scope.get(KEY_SCOPE)
+    if key is not None and not key.may_work(team):
+        raise HTTPException(
+            403, f"key {key.name!r} may work the queues of {list(key.teams)}, not {team!r}"
+        )
+
+
+def _require_own_claim(request: Request, item: QueueItem, agent: str) -> None:
+    """Only the agent holding a claim (or a supervisor) moves it on, contacted or not."""
+    key = request.scope.get(KEY_SCOPE)
+    holds = item.state in (ItemState.CLAIMED, ItemState.CONTACTED) and item.claimed_by
+    if holds and item.claimed_by != agent and not (key is not None and key.supervises):
+        raise NotClaimant(
+            f"item {item.id} is claimed by {item.claimed_by!r}, not {agent!r}; only they or a "
+            "key with role supervisor can move it on"
+        )
 
 
 def _items(
@@ -217,11 +244,13 @@ def build_queue_app(
     @app.get("/queue/{team}", response_model=QueueItems)
     def list_queue(
         team: str,
+        request: Request,
         queue_date: DayQuery = None,
         state: str | None = Query(None),
     ) -> QueueItems:
         """A team's queue for a date (default the latest built), by priority; optionally one
         state's items."""
+        _require_team(request, team)
         if state is not None and state not in {s.value for s in ItemState}:
             raise OutreachError(
                 f"state {state!r} is unknown; expected one of {[s.value for s in ItemState]}"
@@ -233,6 +262,7 @@ def build_queue_app(
     @app.post("/queue/{team}/claim", response_model=QueueItems)
     def claim(team: str, body: ClaimRequest, request: Request) -> QueueItems:
         """Claim the next n queued items of a team, atomically: two agents never get the same one."""
+        _require_team(request, team)
         queue = store()
         day = queue.queue_date_or_latest(body.queue_date)
         items = queue.claim(known_team(team), body.n, _agent(request, body.agent), day)
@@ -243,13 +273,18 @@ def build_queue_app(
         item_id: Annotated[int, Path(ge=1, le=MAX_ITEM_ID)], body: OutcomeRequest, request: Request
     ) -> QueueItem:
         """Record what happened to an item (contacted, then resolved / no_answer / declined)."""
-        return store().transition(item_id, body.state, _agent(request, body.agent), body.notes)
+        agent = _agent(request, body.agent)
+        item = store().item(item_id)
+        _require_team(request, item.team)
+        _require_own_claim(request, item, agent)
+        return store().transition(item_id, body.state, agent, body.notes)
 
     @app.get("/queue/{team}/export.csv", response_class=CsvResponse)
-    def export(team: str, queue_date: DayQuery = None) -> CsvResponse:
+    def export(team: str, request: Request, queue_date: DayQuery = None) -> CsvResponse:
         """A team's items of a date (default the latest built) as CSV."""
         from outreach.exports import items_csv
 
+        _require_team(request, team)
         queue = store()
         day = queue.queue_date_or_latest(queue_date)
         text = items_csv(_items(queue, known_team(team), day))
@@ -293,6 +328,7 @@ def build_queue_app(
         """One page of the queue's rows, rendered on the server (needs a key with role outreach)."""
         if request.scope.get(KEY_SCOPE) is None:
             raise HTTPException(401, "send the header 'Authorization: Bearer <key>'")
+        _require_team(request, team)
         queue = store()
         day = queue.queue_date_or_latest(queue_date)
         items = _items(queue, known_team(team), day)

@@ -1,0 +1,201 @@
+"""Faults an operator meets, through the real `churnguard` command: a second job while one runs,
+a full disk, an as-of date far past the data, state files left readable by others. Each is exit 2
+(or a warning) and one line of what happened and what to do; nothing is left half-written."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from common.files import lock_holder, run_lock
+from common.settings import Settings
+from features.warehouse import run_lock_path
+
+CHURNGUARD = str(Path(sys.executable).with_name("churnguard"))
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {**os.environ, "CHURNGUARD_HOME": str(home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("CHURNGUARD_DATABASE_URL", None)
+    return env
+
+
+def _start(home: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [CHURNGUARD, *args],
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _run(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """The command with library logs below ERROR silenced, so stderr is what the operator is told."""
+    return subprocess.run(
+        [CHURNGUARD, "--log-level", "ERROR", *args],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
+
+
+def _told(stderr: str) -> list[str]:
+    """What the command said to the operator: stderr without library log records."""
+    return [line for line in stderr.strip().splitlines() if not LOG_LINE.match(line)]
+
+
+def _wait_for_lock(path: Path, job: subprocess.Popen, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and job.poll() is None:
+        holder = lock_holder(path)
+        if holder:
+            return holder
+        time.sleep(0.05)
+    pytest.fail(f"the first job never held {path}: {job.communicate()}")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.slow
+def test_a_second_ingest_or_daily_while_ingest_runs_is_told_who_runs(small_shop, tmp_path):
+    home = tmp_path / "home"
+    first = _start(home, "ingest", str(small_shop), "--no-progress")
+    holder = _wait_for_lock(run_lock_path(Settings(home=home).warehouse_path), first)
+    assert holder.startswith(f"ingest (pid {first.pid} since ")
+
+    second = _run(home, "ingest", str(small_shop), "--no-progress")
+    assert second.returncode == 2
+    assert second.stderr.startswith(f"error: another ingest is running (pid {first.pid} since ")
+    assert len(_told(second.stderr)) == 1 and "Traceback" not in second.stderr
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, out + err
+
+    # state is the owner's alone
+    settings = Settings(home=home)
+    assert _mode(settings.home_dir) == 0o700 and _mode(settings.reports_dir) == 0o700
+    assert _mode(settings.warehouse_path) == 0o600
+
+
+@pytest.mark.slow
+def test_a_second_daily_is_refused_and_an_as_of_far_past_the_data_warns(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    settings = Settings(home=home)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    (last,) = con.execute("SELECT max(ordered_at)::DATE FROM orders").fetchall()[0]
+    con.close()
+    far = last + timedelta(days=settings.horizon_days + 30)
+
+    # Another daily (here: this test, holding the daily's lock as a running job does) is running.
+    with run_lock(settings.home_dir / "daily.lock", "daily"):
+        second = _run(home, "daily", "--as-of", far.isoformat())
+    assert second.returncode == 2
+    assert _told(second.stderr) == [
+        line for line in _told(second.stderr) if line.startswith("error: another daily is running")
+    ]
+    assert f"(pid {os.getpid()} since " in second.stderr and len(_told(second.stderr)) == 1
+    assert not (home / "outreach.db").exists()  # it touched nothing
+
+    first = _run(home, "daily", "--as-of", far.isoformat())
+    assert first.returncode == 0, first.stdout + first.stderr
+    warning = [line for line in first.stderr.splitlines() if line.startswith("warning: ")]
+    assert warning and f"{settings.horizon_days + 30} days after the data ends" in warning[0]
+    assert "more than the 90-day horizon" in warning[0]
+    assert not list(home.rglob("*.partial"))
+    assert _mode(home / "outreach.db") == 0o600 and _mode(settings.exports_dir) == 0o700
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path):
+    """A 24 MB tmpfs of this test's own (needs mount rights: skipped where there are none)."""
+    mountpoint = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    mountpoint.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mountpoint)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def _fill(disk: Path, leave_bytes: int) -> Path:
+    filler = disk / "filler"
+    free = shutil.disk_usage(disk).free
+    with filler.open("wb") as handle:
+        handle.truncate(0)
+        handle.write(b"\0" * max(free - leave_bytes, 0))
+    return filler
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_ingest_in_one_line_and_leaves_the_warehouse_as_it_was(
+    small_shop: Path, small_disk: Path, tmp_path: Path
+) -> None:
+    home = small_disk / "home"
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(small_shop / "orders.parquet", data / "orders.parquet")
+    first = _run(home, "ingest", str(data), "--no-progress")
+    assert first.returncode == 0, first.stdout + first.stderr
+    warehouse = Settings(home=home).warehouse_path
+    con = duckdb.connect(str(warehouse), read_only=True)
+    before = con.execute("SELECT count(*), sum(amount) FROM orders").fetchall()
+    con.close()
+
+    filler = _fill(small_disk, leave_bytes=256 << 10)
+    full = _run(home, "ingest", str(small_shop), "--no-progress")
+    assert full.returncode == 2, full.stdout + full.stderr
+    assert "Traceback" not in full.stderr and len(_told(full.stderr)) == 1
+    assert "no space left on the disk" in full.stderr and "free some space" in full.stderr
+
+    filler.unlink()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT count(*), sum(amount) FROM orders").fetchall() == before
+    con.close()
+    again = _run(home, "ingest", str(small_shop), "--no-progress")
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_a_locked_mlflow_store_is_one_line_and_exit_2(trained_home: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    holder = sqlite3.connect(home / "mlflow.db", timeout=0)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # another process writing the store, holding its lock
+        locked = _run(home, "promote")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert locked.returncode == 2, locked.stdout + locked.stderr
+    assert "Traceback" not in locked.stderr and len(_told(locked.stderr)) == 1
+    assert "is locked by another process" in locked.stderr and "run again" in locked.stderr
