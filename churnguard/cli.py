@@ -487,6 +487,33 @@ def train_command(
         raise typer.Exit(2)
 
 
+@app.command("backtest")
+def backtest_command(
+    as_of: list[str] = typer.Option(
+        None,
+        "--as-of",
+        help="Past date to replay (ISO; repeatable). Default: the dates train uses.",
+    ),
+    horizon_days: int = typer.Option(
+        None, "--horizon-days", min=7, max=730, help="Churn = no order within this many days."
+    ),
+) -> None:
+    """What churnguard would have scored at past dates: trained only on what was known then, judged
+    on what happened next, against days since the last order and BG/NBD; logged to MLflow."""
+    from features.warehouse import WarehouseVersionError
+    from training.train import TrainingDataError, backtest
+
+    try:
+        dates = [date.fromisoformat(d) for d in as_of or []]
+        result = backtest(as_of=dates or None, horizon_days=horizon_days)
+    except (TrainingDataError, FileNotFoundError, WarehouseVersionError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if result.dates:
+        console.print(result.table().round(4).to_string(), soft_wrap=True)
+    console.print(result.verdict(), soft_wrap=True)
+
+
 @app.command("promote")
 def promote_command(
     candidate: str = typer.Argument(
@@ -557,6 +584,25 @@ def daily_command(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(format_daily_report(report), soft_wrap=True)
+
+
+@app.command("monitor")
+def monitor_command(
+    as_of: str = typer.Option(None, "--as-of", help="Today (ISO; default the day after the data)."),
+) -> None:
+    """How the champion's past scores turned out (realised ROC-AUC, lift, calibration, once each
+    scored day's horizon has passed) and how far today's customers drifted from its training rows
+    (PSI); logged to MLflow, shown at /metrics, warned about here."""
+    from models.pyfunc import NoChampionError
+    from training.monitor import monitor
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+        report = monitor(get_settings(), day)
+    except (NoChampionError, FileNotFoundError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    console.print(report.lines(), soft_wrap=True)
 
 
 @app.command("demo")

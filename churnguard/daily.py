@@ -27,6 +27,7 @@ from outreach.playbooks import Playbooks, load_playbooks
 from outreach.records import QueueRunReport
 from outreach.rules import EXCLUSION_RULES, SCORED_COLUMNS, OutreachConfig, expected_value
 from outreach.store import OutreachStore, open_store
+from training.monitor import monitor
 from training.shift import scoring_shift_warning
 
 # Reasons (TreeSHAP) cost ~1 ms a row, so they are computed only for the customers who can reach a
@@ -53,6 +54,7 @@ class DailyReport:
     snapshot_path: Path
     queues: QueueRunReport
     warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
+    monitor: str = ""  # what `churnguard monitor` says (realised performance, drift)
 
 
 def last_event_day(con) -> date | None:
@@ -178,6 +180,8 @@ def run_daily(
         scores.drop(columns=["orders_365d", "avg_order_value", "tenure_days"]),
         settings.exports_dir / f"scores_{as_of.isoformat()}.parquet",
     )
+    # before the snapshot is published: the service reads the monitor's figures when it reloads
+    monitored = monitor(settings, as_of, snapshot=snapshot, loaded=(scorer, version))
     snapshot_path = publish_snapshot(
         snapshot, settings.snapshots_dir, as_of, FEATURE_NAMES, FEATURE_CATALOGUE_VERSION
     )
@@ -208,7 +212,8 @@ def run_daily(
         scores_path=scores_path,
         snapshot_path=snapshot_path,
         queues=queues,
-        warnings=() if shifted is None else (shifted,),
+        warnings=(*(() if shifted is None else (shifted,)), *monitored.warnings),
+        monitor=monitored.lines(),
     )
 
 
@@ -229,5 +234,6 @@ def format_daily_report(report: DailyReport) -> str:
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
             *(f"  warning: {warning}" for warning in report.warnings),
+            *(f"  {line}" for line in report.monitor.splitlines() if line),
         ]
     )

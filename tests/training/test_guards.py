@@ -16,7 +16,7 @@ def test_monthly_cutoffs_where_they_are_enough_weekly_for_short_histories():
     assert cutoff_spacing(365) == 30  # 13 monthly cutoffs
     assert cutoff_spacing(180) == 14  # monthly would give 7
     assert cutoff_spacing(93) == 7  # a 12-month history at a 182-day horizon: 14 weekly cutoffs
-    assert 93 // 7 + 1 >= MIN_CUTOFFS
+    assert MIN_CUTOFFS <= 93 // 7 + 1
 
 
 def test_share_outside_counts_scoring_rows_past_the_training_range_and_the_guard_leaves_them_out():
