@@ -5,9 +5,12 @@ Nothing here touches the disk at import; `Settings.ensure_home()` creates folder
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.names import CHAMPION_URI, DEFAULT_EXPERIMENT
 
 
 class Settings(BaseSettings):
@@ -34,7 +37,7 @@ class Settings(BaseSettings):
         None,
         description="Model the service and batch scoring use; default models:/churnguard@champion.",
     )
-    experiment: str = Field("churnguard", description="MLflow experiment for training runs.")
+    experiment: str = Field(DEFAULT_EXPERIMENT, description="MLflow experiment for training runs.")
     horizon_days: int = Field(
         90, ge=7, le=730, description="Churn = no order within this many days."
     )
@@ -44,6 +47,38 @@ class Settings(BaseSettings):
         description="A customer is active at T with an order in this many days before T.",
     )
     log_level: str = Field("INFO", description="Log level of the CLI and the service.")
+    risk_band_medium: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Risk band 'medium' from this calibrated churn probability up (below: 'low').",
+    )
+    risk_band_high: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Risk band 'high' from this calibrated churn probability up.",
+    )
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Where ingest, features, train, score and daily run: DuckDB on one machine, or Spark.",
+    )
+    spark_warehouse: str | None = Field(
+        None,
+        description="Spark engine: folder (or s3a://, abfss://, hdfs:// URI) of the Parquet warehouse; "
+        "default CHURNGUARD_HOME/spark-warehouse.",
+    )
+    spark_master: str = Field(
+        "local[2]",
+        description="Spark engine: the master (local[N] here; spark-submit --master overrides it).",
+    )
+    spark_driver_memory: str = Field(
+        "2g",
+        description="Spark engine: driver JVM memory (ignored when spark-submit starts the JVM).",
+    )
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, description="Spark engine: spark.sql.shuffle.partitions (a few per core)."
+    )
 
     @cached_property
     def home_dir(self) -> Path:
@@ -52,6 +87,14 @@ class Settings(BaseSettings):
     @property
     def warehouse_path(self) -> Path:
         return self.home_dir / "warehouse.duckdb"
+
+    @property
+    def spark_warehouse_location(self) -> str:
+        """Where the Spark engine keeps its Parquet tables: a local path or a cluster URI."""
+        if self.spark_warehouse is None:
+            return str(self.home_dir / "spark-warehouse")
+        location = self.spark_warehouse
+        return location if "://" in location else str(Path(location).expanduser().resolve())
 
     @property
     def reports_dir(self) -> Path:
@@ -87,8 +130,6 @@ class Settings(BaseSettings):
 
     @property
     def resolved_model_uri(self) -> str:
-        from common.names import CHAMPION_URI
-
         return self.model_uri or CHAMPION_URI
 
     def ensure_home(self) -> Path:

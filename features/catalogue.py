@@ -542,6 +542,17 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
 
 FEATURE_NAMES: Final[tuple[str, ...]] = tuple(f.name for f in FEATURES)
 FEATURES_BY_NAME: Final[dict[str, FeatureDefinition]] = {f.name: f for f in FEATURES}
+# The features that can be below zero (sentiment, differences); every other one is a count, an
+# amount, a number of days, a rating, a share or a ratio, so a negative value is nonsense.
+SIGNED_FEATURES: Final[frozenset[str]] = frozenset(
+    {
+        "mean_text_sentiment_365d",
+        "min_text_sentiment_90d",
+        "last_text_sentiment",
+        "days_overdue_vs_usual_gap",
+        "orders_change_90d_vs_prior_90d",
+    }
+)
 
 
 def features_from(tables: set[str] | frozenset[str]) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common.names import (
+    CONTACTS,
     CONTRACT_VERSION,
     CUSTOMERS,
     DELIVERIES,
@@ -46,6 +47,8 @@ from features.contract import CONTRACT, Column, TableContract
 from features.sentiment import SentimentScorer, VaderScorer
 from features.validation import (
     KEY_OCCURRENCE,
+    LINE_COMPLETE,
+    MAX_HEADER_BYTES,
     ORDER_ORDERED_AT,
     SOURCE_LINE,
     UTF8_VALID,
@@ -53,14 +56,16 @@ from features.validation import (
     ContractValidator,
     frame_columns,
     given_column,
+    header_problem,
     is_parsed,
     missing_required_columns,
     rules_for,
+    separator_hint,
     unusable_columns,
 )
 
 # Orders first: deliveries are checked against the orders this run has just loaded.
-LOAD_ORDER = (ORDERS, CUSTOMERS, DELIVERIES, FEEDBACK)
+LOAD_ORDER = (ORDERS, CUSTOMERS, DELIVERIES, FEEDBACK, CONTACTS)
 READ_BATCH_ROWS = 250_000
 VALIDATE_CHUNK_ROWS = 500_000
 DUCKDB_MEMORY_LIMIT = "3GB"
@@ -162,27 +167,32 @@ def read_header(path: Path) -> list[str]:
         raise IngestError(f"{path}: empty file; expected a header line naming the columns")
     if path.suffix == ".parquet":
         try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
+            names = list(pq.ParquetFile(path).schema_arrow.names)
         except (pa.ArrowException, OSError) as error:
             raise IngestError(
                 f"{path}: unreadable Parquet file ({error}); expected a complete Parquet file"
             ) from error
+        problem = header_problem(names)
+        if problem:
+            raise IngestError(f"{path}: {problem}")
+        return names
     with path.open("rb") as handle:
-        first_line = handle.readline()
+        first_line = handle.readline(MAX_HEADER_BYTES + 1)
+    if len(first_line) > MAX_HEADER_BYTES:
+        raise IngestError(
+            f"{path}: line 1 (header) is longer than {MAX_HEADER_BYTES:,} bytes; expected a header "
+            "line naming the contract's columns"
+        )
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise IngestError(
             f"{path}: line 1 (header) is not valid UTF-8; expected a UTF-8 CSV with a header"
         ) from error
-    header = next(csv.reader([text]), [])
-    if not any(name.strip() for name in header):
-        raise IngestError(f"{path}: line 1 is blank; expected a header line naming the columns")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        raise IngestError(
-            f"{path}: column {duplicated[0]!r} appears twice in the header; expected each column once"
-        )
+    header = next(csv.reader([text.rstrip("\r\n")]), [])
+    problem = header_problem(header)
+    if problem:
+        raise IngestError(f"{path}: {problem}")
     return header
 
 
@@ -211,6 +221,13 @@ def _batches(path: Path, header: list[str], wanted: list[str]) -> Iterator[pa.Re
         yield from reader
     except pa.ArrowInvalid as error:
         message = str(error).splitlines()[0]
+        if not _ends_with_newline(path):
+            lines = _count_lines(path)
+            raise IngestError(
+                f"{path}: cannot parse the CSV: line {lines} (the last) is cut short, with no "
+                "newline after it "
+                f"({message}): the file was probably cut mid-write; copy or export it again"
+            ) from error
         raise IngestError(
             f"{path}: cannot parse the CSV ({message}); expected {len(header)} fields on every line "
             "as in the header (a truncated or malformed file?)"
@@ -280,10 +297,10 @@ def _parsed_expr(column: Column, ref: str) -> str:
 
 def _typed_select(table: TableContract, present: set[str]) -> str:
     """SELECT of the frame GX validates (see `features.validation.frame_columns`)."""
-    parts = [f"r.{SOURCE_LINE}", f"r.{UTF8_VALID}"]
+    parts = [f"r.{SOURCE_LINE}", f"r.{UTF8_VALID}", f"r.{LINE_COMPLETE}"]
     for column in table.columns:
-        ref = f"r.{column.name}" if column.name in present else "NULL::VARCHAR"
-        parts.append(f"{_parsed_expr(column, ref)} AS {column.name}")
+        ref = f"r.{column.sql}" if column.name in present else "NULL::VARCHAR"
+        parts.append(f"{_parsed_expr(column, ref)} AS {column.sql}")
         if is_parsed(column):
             parts.append(f"{_blank_to_null(ref)} AS {given_column(column.name)}")
     key_ref = f"r.{table.key}" if table.key in present else "NULL::VARCHAR"
@@ -345,7 +362,7 @@ def ingest(
         headers = {table: read_header(path) for table, path in files.items()}
         problems = [
             f"{files[table]}: missing required column {name!r} ({CONTRACT[table].column(name).kind}: "
-            f"{CONTRACT[table].column(name).description})"
+            f"{CONTRACT[table].column(name).description}){separator_hint(headers[table])}"
             for table in LOAD_ORDER
             if table in headers
             for name in missing_required_columns(table, headers[table])
@@ -469,12 +486,13 @@ def _stage_raw(
 ) -> None:
     """Stream the file into a temp table of raw text, one row per data line, with its line number."""
     name = table.name
-    columns = ", ".join(f"{column.name} VARCHAR" for column in table.columns)
+    columns = ", ".join(f"{column.sql} VARCHAR" for column in table.columns)
     con.execute(
-        f"CREATE TEMP TABLE _raw_{name} ({SOURCE_LINE} BIGINT, {UTF8_VALID} BOOLEAN, {columns})"
+        f"CREATE TEMP TABLE _raw_{name} ({SOURCE_LINE} BIGINT, {UTF8_VALID} BOOLEAN, "
+        f"{LINE_COMPLETE} BOOLEAN DEFAULT true, {columns})"
     )
     select = ", ".join(
-        f"CAST(b.{column.name} AS VARCHAR)" if column.name in present else "NULL"
+        f"CAST(b.{column.sql} AS VARCHAR)" if column.name in present else "NULL"
         for column in table.columns
     )
     total = pq.ParquetFile(path).metadata.num_rows if path.suffix == ".parquet" else None
@@ -485,13 +503,35 @@ def _stage_raw(
             continue
         con.register("_staged_batch", _raw_batch(batch, next_line))
         con.execute(
-            f"INSERT INTO _raw_{name} SELECT b.{SOURCE_LINE}, b.{UTF8_VALID}, {select} "
+            f"INSERT INTO _raw_{name} SELECT b.{SOURCE_LINE}, b.{UTF8_VALID}, true, {select} "
             "FROM _staged_batch b"
         )
         con.unregister("_staged_batch")
         next_line += batch.num_rows
         if bar:
             bar.advance(task, batch.num_rows)
+    if path.suffix == ".csv" and not _ends_with_newline(path):
+        con.execute(
+            f"UPDATE _raw_{name} SET {LINE_COMPLETE} = false "
+            f"WHERE {SOURCE_LINE} = (SELECT max({SOURCE_LINE}) FROM _raw_{name})"
+        )
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file (the last counted even without a newline), reading 1 MiB at a time."""
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """Whether the file's last byte ends a line (a file cut mid-write does not)."""
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) in (b"\n", b"\r")
 
 
 def _check_column_types(
@@ -502,8 +542,8 @@ def _check_column_types(
     if not parsed:
         return
     selects = ", ".join(
-        f"count({given_column(c.name)}), count({c.name}), "
-        f"any_value({given_column(c.name)}) FILTER (WHERE {c.name} IS NULL)"
+        f"count({given_column(c.name)}), count({c.sql}), "
+        f"any_value({given_column(c.name)}) FILTER (WHERE {c.sql} IS NULL)"
         for c in parsed
     )
     row = con.execute(f"SELECT {selects} FROM _typed_{table.name}").fetchall()[0]
@@ -532,9 +572,8 @@ def _validate(
     """Run the GX suite over the typed frame in chunks; store (line, rule) for every broken rule."""
     name = table.name
     task = bar.add_task(f"validate {name}", total=rows) if bar else None
-    reader = con.sql(f"SELECT {', '.join(frame_columns(name))} FROM _typed_{name}").to_arrow_reader(
-        VALIDATE_CHUNK_ROWS
-    )
+    quoted = ", ".join(f'"{column}"' for column in frame_columns(name))
+    reader = con.sql(f"SELECT {quoted} FROM _typed_{name}").to_arrow_reader(VALIDATE_CHUNK_ROWS)
     lines: list[np.ndarray] = []
     rules: list[np.ndarray] = []
     for batch in reader:
@@ -574,11 +613,11 @@ def _quarantine(
         }
     )
     con.register("_rule_catalogue", catalogue)
-    raw_values = ", ".join(f"{column} := r.{column}" for column in present)
+    raw_values = ", ".join(f"'{column}', r.\"{column}\"" for column in present)
     con.execute(
         f"""
         INSERT INTO {QUARANTINE_TABLE}
-        SELECT ?, ?, ?, ?, r.{SOURCE_LINE}, to_json(struct_pack({raw_values})),
+        SELECT ?, ?, ?, ?, r.{SOURCE_LINE}, to_json(json_object({raw_values})),
                v.rules, v.problems, now()::TIMESTAMP
         FROM _raw_{name} r
         JOIN (
@@ -598,9 +637,9 @@ def _quarantine(
 def _classify(con: duckdb.DuckDBPyConnection, table: TableContract) -> None:
     """Good rows in warehouse types, each marked inserted, replaced or unchanged against the warehouse."""
     name, key = table.name, table.key
-    typed = ", ".join(f"CAST(t.{c.name} AS {c.duckdb_type}) AS {c.name}" for c in table.columns)
-    same = " AND ".join(f"g.{c.name} IS NOT DISTINCT FROM w.{c.name}" for c in table.columns)
-    stored = ", ".join(c.name for c in table.columns)
+    typed = ", ".join(f"CAST(t.{c.sql} AS {c.duckdb_type}) AS {c.sql}" for c in table.columns)
+    same = " AND ".join(f"g.{c.sql} IS NOT DISTINCT FROM w.{c.sql}" for c in table.columns)
+    stored = ", ".join(c.sql for c in table.columns)
     con.execute(
         f"""
         CREATE TEMP TABLE _change_{name} AS
@@ -650,7 +689,7 @@ def _score_sentiment(con: duckdb.DuckDBPyConnection, scorer: SentimentScorer) ->
 def _upsert(con: duckdb.DuckDBPyConnection, table: TableContract, path: Path, run_id: str) -> None:
     """Replace changed rows, add new ones, leave identical ones (and their lineage) alone."""
     name, key = table.name, table.key
-    columns = [c.name for c in table.columns]
+    columns = [c.sql for c in table.columns]
     values = [f"c.{c}" for c in columns]
     source = f"_change_{name} c"
     if any(d.name == "text_sentiment" for d in table.derived_columns):

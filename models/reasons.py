@@ -123,52 +123,51 @@ def _both(*tests: Callable[[Values], bool]) -> Callable[[Values], bool]:
     return lambda v: all(test(v) for test in tests)
 
 
-R = ReasonCode
 RULES: tuple[ReasonRule, ...] = (
     # orders
     ReasonRule(
         "days_since_last_order",
-        R.LONG_INACTIVE,
+        ReasonCode.LONG_INACTIVE,
         _at_least("days_since_last_order", 30),
         _inactive_sentence,
         topic="silence",
     ),
     ReasonRule(
         "days_overdue_vs_usual_gap",
-        R.OVERDUE_VS_USUAL_GAP,
+        ReasonCode.OVERDUE_VS_USUAL_GAP,
         _both(_at_least("days_overdue_vs_usual_gap", 7), _has("days_since_last_order")),
         _overdue_sentence,
         topic="silence",
     ),
     ReasonRule(
         "ratio_since_last_order_to_usual_gap",
-        R.OVERDUE_VS_USUAL_GAP,
+        ReasonCode.OVERDUE_VS_USUAL_GAP,
         _both(_at_least("ratio_since_last_order_to_usual_gap", 1.5), _has("days_since_last_order")),
         _overdue_sentence,
         topic="silence",
     ),
     ReasonRule(
         "recency_over_tenure",
-        R.LONG_INACTIVE,
+        ReasonCode.LONG_INACTIVE,
         _both(_at_least("recency_over_tenure", 0.5), _at_least("days_since_last_order", 30)),
         _inactive_sentence,
         topic="silence",
     ),
     ReasonRule(
         "orders_total",
-        R.FEW_ORDERS,
+        ReasonCode.FEW_ORDERS,
         _at_most("orders_total", 1),
         lambda v: "a one-off customer: a single order so far",
     ),
     ReasonRule(
         "orders_365d",
-        R.FEW_ORDERS,
+        ReasonCode.FEW_ORDERS,
         _at_most("orders_365d", 1),
         lambda v: f"only {_count(v['orders_365d'], 'order')} in the last year",
     ),
     ReasonRule(
         "order_rate_trend_90d_vs_365d",
-        R.DECLINING_ACTIVITY,
+        ReasonCode.DECLINING_ACTIVITY,
         _both(
             _at_most("order_rate_trend_90d_vs_365d", 0.75),
             _at_least("orders_365d", 3),
@@ -178,13 +177,13 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "orders_change_90d_vs_prior_90d",
-        R.DECLINING_ACTIVITY,
+        ReasonCode.DECLINING_ACTIVITY,
         _both(_at_most("orders_change_90d_vs_prior_90d", -1), _has("orders_90d", "orders_180d")),
         _slowing_sentence,
     ),
     ReasonRule(
         "spend_trend_90d_vs_365d",
-        R.DECLINING_ACTIVITY,
+        ReasonCode.DECLINING_ACTIVITY,
         _both(_at_most("spend_trend_90d_vs_365d", 0.5), _has("spend_90d", "spend_365d")),
         lambda v: (
             f"spent {v['spend_90d']:.0f} in the last 90 days, against {v['spend_365d']:.0f} in the last year"
@@ -192,13 +191,13 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "cancelled_orders_365d",
-        R.CANCELLED_ORDERS,
+        ReasonCode.CANCELLED_ORDERS,
         _at_least("cancelled_orders_365d", 1),
         lambda v: f"{_count(v['cancelled_orders_365d'], 'cancelled order')} in the last year",
     ),
     ReasonRule(
         "share_cancelled_orders_365d",
-        R.CANCELLED_ORDERS,
+        ReasonCode.CANCELLED_ORDERS,
         _at_least("share_cancelled_orders_365d", 0.2),
         lambda v: (
             f"{v['share_cancelled_orders_365d']:.0%} of orders in the last year were cancelled"
@@ -206,32 +205,32 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "returned_orders_365d",
-        R.RETURNED_ORDER,
+        ReasonCode.RETURNED_ORDER,
         _at_least("returned_orders_365d", 1),
         lambda v: f"{_count(v['returned_orders_365d'], 'returned order')} in the last year",
     ),
     ReasonRule(
         "share_returned_orders_365d",
-        R.RETURNED_ORDER,
+        ReasonCode.RETURNED_ORDER,
         _at_least("share_returned_orders_365d", 0.2),
         lambda v: f"{v['share_returned_orders_365d']:.0%} of orders in the last year were returned",
     ),
     # deliveries
     ReasonRule(
         "late_deliveries_90d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("late_deliveries_90d", 1),
         lambda v: f"{_late(v['late_deliveries_90d'])} in the last 90 days",
     ),
     ReasonRule(
         "late_deliveries_365d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("late_deliveries_365d", 1),
         lambda v: f"{_late(v['late_deliveries_365d'])} in the last year",
     ),
     ReasonRule(
         "share_late_deliveries_365d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("share_late_deliveries_365d", 0.2),
         lambda v: (
             f"{v['share_late_deliveries_365d']:.0%} of deliveries in the last year arrived late"
@@ -239,7 +238,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "mean_days_late_365d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("mean_days_late_365d", 0.5),
         lambda v: (
             f"deliveries in the last year arrived {v['mean_days_late_365d']:.1f} days late on average"
@@ -247,19 +246,19 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "max_days_late_90d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("max_days_late_90d", 1),
         lambda v: f"a delivery arrived {_days(v['max_days_late_90d'])} late in the last 90 days",
     ),
     ReasonRule(
         "max_days_late_365d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("max_days_late_365d", 1),
         lambda v: f"a delivery arrived {_days(v['max_days_late_365d'])} late in the last year",
     ),
     ReasonRule(
         "days_late_last_order",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("days_late_last_order", 1),
         lambda v: (
             f"latest order {_days(v['days_late_last_order'])} behind its promised delivery day"
@@ -267,25 +266,25 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "days_since_last_late_delivery",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_most("days_since_last_late_delivery", 180),
         lambda v: f"a late delivery {_days(v['days_since_last_late_delivery'])} ago",
     ),
     ReasonRule(
         "failed_deliveries_90d",
-        R.FAILED_DELIVERY,
+        ReasonCode.FAILED_DELIVERY,
         _at_least("failed_deliveries_90d", 1),
         lambda v: f"{_failed(v['failed_deliveries_90d'])} in the last 90 days",
     ),
     ReasonRule(
         "failed_deliveries_365d",
-        R.FAILED_DELIVERY,
+        ReasonCode.FAILED_DELIVERY,
         _at_least("failed_deliveries_365d", 1),
         lambda v: f"{_failed(v['failed_deliveries_365d'])} in the last year",
     ),
     ReasonRule(
         "open_overdue_orders",
-        R.ORDER_OVERDUE,
+        ReasonCode.ORDER_OVERDUE,
         _at_least("open_overdue_orders", 1),
         lambda v: (
             f"{_count(v['open_overdue_orders'], 'order')} past the promised day and not delivered"
@@ -293,7 +292,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "days_overdue_oldest_open_order",
-        R.ORDER_OVERDUE,
+        ReasonCode.ORDER_OVERDUE,
         _at_least("days_overdue_oldest_open_order", 1),
         lambda v: (
             f"an order {_days(v['days_overdue_oldest_open_order'])} past its promised day, still not delivered"
@@ -302,55 +301,55 @@ RULES: tuple[ReasonRule, ...] = (
     # feedback
     ReasonRule(
         "last_rating",
-        R.LOW_RATING,
+        ReasonCode.LOW_RATING,
         _at_most("last_rating", 3),
         lambda v: f"last review {_stars(v['last_rating'])}",
     ),
     ReasonRule(
         "worst_rating_90d",
-        R.LOW_RATING,
+        ReasonCode.LOW_RATING,
         _at_most("worst_rating_90d", 3),
         lambda v: f"a {_stars(v['worst_rating_90d'])} review in the last 90 days",
     ),
     ReasonRule(
         "mean_rating_365d",
-        R.LOW_RATING,
+        ReasonCode.LOW_RATING,
         _at_most("mean_rating_365d", 3.5),
         lambda v: f"average review {v['mean_rating_365d']:.1f} stars in the last year",
     ),
     ReasonRule(
         "mean_text_sentiment_365d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_most("mean_text_sentiment_365d", -0.05),
         lambda v: "reviews and messages in the last year sound unhappy",
     ),
     ReasonRule(
         "min_text_sentiment_90d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_most("min_text_sentiment_90d", -0.3),
         lambda v: "an angry or upset message in the last 90 days",
     ),
     ReasonRule(
         "last_text_sentiment",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_most("last_text_sentiment", -0.3),
         lambda v: "their latest review or message sounds unhappy",
     ),
     ReasonRule(
         "negative_feedback_90d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_least("negative_feedback_90d", 1),
         lambda v: f"{_negative(v['negative_feedback_90d'])} in the last 90 days",
     ),
     ReasonRule(
         "negative_feedback_365d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_least("negative_feedback_365d", 1),
         lambda v: f"{_negative(v['negative_feedback_365d'])} in the last year",
     ),
     ReasonRule(
         "share_negative_feedback_365d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_least("share_negative_feedback_365d", 0.25),
         lambda v: (
             f"{v['share_negative_feedback_365d']:.0%} of their feedback in the last year was unhappy"
@@ -358,13 +357,13 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "days_since_last_negative_feedback",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_most("days_since_last_negative_feedback", 180),
         lambda v: f"unhappy feedback {_days(v['days_since_last_negative_feedback'])} ago",
     ),
     ReasonRule(
         "support_tickets_90d",
-        R.SUPPORT_TICKETS,
+        ReasonCode.SUPPORT_TICKETS,
         _at_least("support_tickets_90d", 1),
         lambda v: f"{_count(v['support_tickets_90d'], 'support ticket')} in the last 90 days",
     ),

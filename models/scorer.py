@@ -15,15 +15,13 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from models.bands import RiskBands
 from models.calibration import Calibrator, sigmoid
 from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, Prior, prior_from_dict
 from models.reasons import REASON_CATALOGUE_VERSION, Reason, fact_of, reason_for
 
 BOOSTER_FILE = "booster.txt"
 SCORER_FILE = "scorer.json"
-RISK_BANDS = ("low", "medium", "high")
-# Bands by rank in the reference population: the top 10% are "high", the next 20% "medium".
-DEFAULT_BAND_PERCENTILES = {"high": 90.0, "medium": 70.0}
 REFERENCE_GRID = np.linspace(0.0, 100.0, 1001)
 # Below this many rows one thread is faster: OpenMP start-up costs milliseconds, a row microseconds.
 SINGLE_THREAD_MAX_ROWS = 512
@@ -45,10 +43,11 @@ class ChurnScorer:
     reference_quantiles: (
         np.ndarray
     )  # calibrated scores of the reference population at REFERENCE_GRID
-    band_thresholds: dict[str, float]  # lowest probability of "high" and of "medium"
-    prior: Prior | None = None  # the trees boost from BG/NBD's log-odds when set
+    prior: Prior | None = None  # the trees boost from a baseline's log-odds when set
     reason_catalogue_version: str = REASON_CATALOGUE_VERSION
     metadata: dict[str, object] = field(default_factory=dict)
+    # Not part of the artifact: the bands are the user's thresholds, read where the model is used.
+    bands: RiskBands = field(default_factory=RiskBands.configured)
 
     def __post_init__(self) -> None:
         self._prior_index: tuple[int, int, int] | None = None
@@ -70,21 +69,16 @@ class ChurnScorer:
         feature_schema_version: str,
         horizon_days: int,
         reference_scores: np.ndarray,
-        band_percentiles: dict[str, float] | None = None,
         metadata: dict[str, object] | None = None,
         prior: Prior | None = None,
     ) -> ChurnScorer:
-        """Fix percentiles and risk bands from the calibrated scores of a reference population."""
+        """Fix percentiles from the calibrated scores of a reference population."""
         reference_scores = np.asarray(reference_scores, dtype=np.float64)
         if reference_scores.size == 0:
             raise ValueError(
                 "a reference population of at least one score is needed for percentiles"
             )
         quantiles = np.quantile(reference_scores, REFERENCE_GRID / 100.0)
-        percentiles = band_percentiles or DEFAULT_BAND_PERCENTILES
-        thresholds = {
-            band: float(np.percentile(reference_scores, q)) for band, q in percentiles.items()
-        }
         return cls(
             booster=booster,
             calibrator=calibrator,
@@ -92,7 +86,6 @@ class ChurnScorer:
             feature_schema_version=feature_schema_version,
             horizon_days=int(horizon_days),
             reference_quantiles=quantiles,
-            band_thresholds=thresholds,
             prior=prior,
             metadata=dict(metadata or {}),
         )
@@ -163,12 +156,8 @@ class ChurnScorer:
         return np.interp(np.asarray(probabilities, dtype=np.float64), unique, REFERENCE_GRID[first])
 
     def risk_band(self, probabilities: np.ndarray) -> np.ndarray:
-        p = np.asarray(probabilities, dtype=np.float64)
-        return np.where(
-            p >= self.band_thresholds["high"],
-            "high",
-            np.where(p >= self.band_thresholds["medium"], "medium", "low"),
-        )
+        """low / medium / high by the configured thresholds on the calibrated probability."""
+        return self.bands.of(probabilities)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """Log-odds contributions (rows, features + 1; the last column the base value): TreeSHAP for
@@ -246,7 +235,6 @@ class ChurnScorer:
             "feature_schema_version": self.feature_schema_version,
             "horizon_days": self.horizon_days,
             "reference_quantiles": self.reference_quantiles.tolist(),
-            "band_thresholds": self.band_thresholds,
             "prior": None if self.prior is None else self.prior.to_dict(),
             "reason_catalogue_version": self.reason_catalogue_version,
             "metadata": self.metadata,
@@ -275,7 +263,6 @@ class ChurnScorer:
             feature_schema_version=description["feature_schema_version"],
             horizon_days=int(description["horizon_days"]),
             reference_quantiles=np.asarray(description["reference_quantiles"], dtype=np.float64),
-            band_thresholds={k: float(v) for k, v in description["band_thresholds"].items()},
             prior=None
             if description.get("prior") is None
             else prior_from_dict(description["prior"]),

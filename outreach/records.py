@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -10,6 +11,43 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class OutreachError(ValueError):
     """A request the queue store refuses: says which item or date, and what was expected."""
+
+
+class ItemNotFound(OutreachError):
+    """No queue item has the id asked for."""
+
+
+class NotClaimant(OutreachError):
+    """Someone other than the agent who claimed an item tried to move it on."""
+
+
+class UnknownTeam(OutreachError):
+    """A team no playbook names: says which teams exist."""
+
+    def __init__(self, team: str, known: list[str]) -> None:
+        self.team, self.known = team, known
+        super().__init__(f"unknown team {team!r}; the teams are: {', '.join(known)}")
+
+
+def require_team(team: str, known: list[str]) -> str:
+    """The team if a playbook names it; UnknownTeam (listing the teams) otherwise."""
+    if team not in known:
+        raise UnknownTeam(team, sorted(known))
+    return team
+
+
+class NoQueueBuilt(OutreachError):
+    """The date asked for has no built queue (or no date has one yet): says the latest that has."""
+
+    def __init__(self, asked: object | None, latest: object | None) -> None:
+        self.asked, self.latest = asked, latest
+        if latest is None:
+            message = "no queue built yet; run `churnguard daily` first"
+        elif asked is None:
+            message = f"no queue built; latest is {latest}"
+        else:
+            message = f"no queue built for {asked}; latest is {latest}"
+        super().__init__(message)
 
 
 class ItemState(StrEnum):
@@ -52,6 +90,12 @@ def check_transition(item_id: int, current: ItemState, target: ItemState) -> Non
         )
 
 
+def risk_percent(probability: float) -> str:
+    """A churn probability as an agent reads it: one decimal, rounded down, so 0.998 reads 99.8%
+    and only a certainty reads 100%."""
+    return f"{math.floor(probability * 1000) / 10:.1f}%"
+
+
 class QueueItem(BaseModel):
     """One customer to contact on one day."""
 
@@ -69,6 +113,7 @@ class QueueItem(BaseModel):
     churn_probability: float
     expected_value: float
     value_at_risk: float
+    expected_saving: float | None = None
     priority_rank: int
     state: ItemState
     claimed_by: str | None = None
@@ -96,6 +141,16 @@ class QueueRunReport(BaseModel):
     over_capacity: int
     no_actionable_reason: int = Field(
         0, description="Eligible customers the model gave no reason for (baseline risk)."
+    )
+    silent_since_contact: int = Field(
+        0, description="Customers contacted before who have not ordered since (it did not work)."
+    )
+    no_playbook_saves: int = Field(
+        0, description="Customers no playbook is expected to save (lost, sure or driven away)."
+    )
+    saving_source: str | None = Field(
+        None,
+        description="Where expected savings came from: the uplift model or the prior, and why.",
     )
     expired: int = Field(0, description="Older unclaimed items expired before this build.")
     queued_by_team: dict[str, int] = Field(default_factory=dict)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     cast,
     create_engine,
     event,
+    func,
     insert,
     literal_column,
     null,
@@ -34,7 +35,10 @@ from sqlalchemy.exc import IntegrityError
 
 from outreach.records import (
     OPEN_STATES,
+    ItemNotFound,
     ItemState,
+    NoQueueBuilt,
+    NotClaimant,
     OutreachError,
     QueueItem,
     QueueRunReport,
@@ -144,6 +148,19 @@ class OutreachStore:
         if row is None:
             return None
         return QueueRunReport.model_validate({k: v for k, v in row.items() if k != "id"})
+
+    def latest_queue_date(self) -> date | None:
+        """The newest date whose queues were built, or None before the first build."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.max(runs.c.queue_date))).scalar_one()
+
+    def queue_date_or_latest(self, queue_date: date | None) -> date:
+        """The date asked for if its queues were built, else the latest built date; one rule for
+        the CLI, the API and the agents' page. Raises NoQueueBuilt saying the latest date."""
+        latest = self.latest_queue_date()
+        if latest is None or (queue_date is not None and self.run_report(queue_date) is None):
+            raise NoQueueBuilt(queue_date, latest)
+        return queue_date or latest
 
     def cooling_down(self, as_of: date, cooldown_days: int) -> set[str]:
         """Customers not to queue on `as_of`: contacted or held out as control within the last
@@ -265,7 +282,7 @@ class OutreachStore:
                 .first()
             )
         if row is None:
-            raise OutreachError(f"no queue item with id {item_id}")
+            raise ItemNotFound(f"no queue item with id {item_id}")
         return QueueItem.model_validate(dict(row))
 
     def transition(
@@ -298,11 +315,11 @@ class OutreachStore:
                 .first()
             )
             if row is None:
-                raise OutreachError(f"no queue item with id {item_id}")
+                raise ItemNotFound(f"no queue item with id {item_id}")
             current = ItemState(row["state"])
             check_transition(item_id, current, target)
             if current is ItemState.CLAIMED and row["claimed_by"] != agent:
-                raise OutreachError(
+                raise NotClaimant(
                     f"item {item_id} is claimed by {row['claimed_by']!r}, not {agent!r}; only they can move it on"
                 )
             values: dict[str, Any] = {"state": target.value}
@@ -364,6 +381,55 @@ class OutreachStore:
         if customer_id is not None:
             query = query.where(history.c.customer_id == customer_id)
         return self._frame(query, [c.name for c in history.c])
+
+    def contact_history(self) -> pd.DataFrame:
+        """The shop's own outreach in the contract's contacts columns: every contact an agent
+        recorded (treated) and every control member (control, on its queue date), so the uplift
+        model and the cooldown read worked queues like imported campaigns."""
+        treated = self._frame(
+            select(
+                history.c.id,
+                history.c.customer_id,
+                history.c.contacted_at,
+                queue_items.c.playbook,
+                history.c.channel,
+                queue_items.c.state,
+            )
+            .select_from(history.outerjoin(queue_items, history.c.item_id == queue_items.c.id))
+            .order_by(history.c.id),
+            ["id", "customer_id", "contacted_at", "playbook", "channel", "outcome"],
+        )
+        treated["contact_id"] = "queue-contact-" + treated["id"].astype(str)
+        treated["group"] = "treated"
+        control = self._frame(
+            select(
+                control_members.c.id,
+                control_members.c.customer_id,
+                control_members.c.queue_date,
+                control_members.c.playbook,
+            ).order_by(control_members.c.id),
+            ["id", "customer_id", "contacted_at", "playbook"],
+        )
+        control["contact_id"] = "queue-control-" + control["id"].astype(str)
+        control["group"] = "control"
+        control["contacted_at"] = pd.to_datetime(control["contacted_at"])
+        control["channel"] = None
+        control["outcome"] = None
+        columns = [
+            "contact_id",
+            "customer_id",
+            "contacted_at",
+            "group",
+            "playbook",
+            "channel",
+            "outcome",
+        ]
+        frames = [f[columns] for f in (treated, control) if not f.empty]
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        merged = pd.concat(frames, ignore_index=True)
+        merged["contacted_at"] = pd.to_datetime(merged["contacted_at"])
+        return merged
 
     def assignments(self, start: date, end: date) -> pd.DataFrame:
         """Every queued item and control member dated in [start, end]: customer_id, queue_date,

@@ -8,7 +8,7 @@ every `CHURNGUARD_RELOAD_INTERVAL_SECONDS` and swapped without dropping a reques
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections import Counter
 
 import anyio
 import bentoml
@@ -19,9 +19,11 @@ from serving.config import get_serving_settings
 from serving.guard import Guard, Runtime
 from serving.keys import KeyRing
 from serving.metrics import CUSTOMERS_SCORED, RELOADS, publish_monitor
+from serving.problems import single
 from serving.queue_api import QueueAccess, build_queue_app
+from serving.route_labels import install as install_route_labels
 from serving.schemas import CustomerToScore, ScoreRequest, ScoreResponse
-from serving.scoring import RequestProblem, score_customers
+from serving.scoring import RequestProblem, score_request
 from serving.state import Reloader, ServingState, readiness
 
 logger = logging.getLogger("churnguard.serving")
@@ -78,9 +80,10 @@ class ChurnService:
 
         self.state.on_reload = on_reload
         state = self.state
+        keyring = KeyRing(settings.api_keys_path, self.serving.api_keys)
         _RUNTIME["current"] = Runtime(
-            keyring=KeyRing(settings.api_keys_path, self.serving.api_keys),
-            readiness=lambda: readiness(state),
+            keyring=keyring,
+            readiness=lambda: readiness(state, keyring.check()),
             max_body_bytes=self.serving.max_request_bytes,
             queue=QueueAccess(settings.queue_database_url),
         )
@@ -103,16 +106,18 @@ class ChurnService:
         if loaded is None:
             report = readiness(self.state)
             return JSONResponse(
-                {"error": f"no model loaded: {report['reason']}", "detail": []}, status_code=503
+                single(f"no model loaded: {report['reason']}", [], "not_ready"), status_code=503
             )
-        run: Any = score_customers
-        args = (customers, loaded, reasons)
-        kwargs = {"log_salt": self.serving.log_salt}
+        salt = self.serving.log_salt
+
+        def answer() -> tuple[ScoreResponse, Counter[str]]:
+            return score_request(customers, loaded, reasons, log_salt=salt)
+
         try:
             if len(customers) <= INLINE_MAX_CUSTOMERS:
-                response, outcomes = run(*args, **kwargs)
+                response, outcomes = answer()
             else:
-                response, outcomes = await anyio.to_thread.run_sync(lambda: run(*args, **kwargs))
+                response, outcomes = await anyio.to_thread.run_sync(answer)
         except RequestProblem as refused:
             return JSONResponse(refused.body(), status_code=refused.status)
         for outcome, count in outcomes.items():
@@ -137,6 +142,8 @@ def _openapi() -> dict:
     return complete_openapi(ChurnService.openapi_spec.asdict())
 
 
+# BentoML builds its traffic metrics when the app is assembled; label them by route template.
+install_route_labels()
 ChurnService.add_asgi_middleware(Guard, runtime=_runtime, openapi=_openapi)
 # Queue endpoints (role outreach) and the agents' page, on the same port as /score.
 ChurnService.mount_asgi_app(build_queue_app(_queue, _teams), path="/", name="outreach")

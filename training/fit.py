@@ -237,7 +237,7 @@ def fit_scorer(
     left_out: Sequence[str] = (),
 ) -> tuple[ChurnScorer, FitResult]:
     """Booster (boosting from the BG/NBD prior) + calibrator (fitted on the validation slice) +
-    percentiles and bands from `reference` (the customers at the latest cutoff: the population the
+    percentiles from `reference` (the customers at the latest cutoff: the population the
     scores will be read against; its labels are never used). `prior_params` holds BG/NBD's
     parameters per cutoff (`training.baselines.fit_bgnbd_by_cutoff`); the artifact keeps the
     reference cutoff's."""
@@ -300,7 +300,6 @@ def _scorer(
         feature_schema_version=feature_schema_version,
         horizon_days=horizon_days,
         reference_quantiles=np.zeros(1),
-        band_thresholds={},
         prior=prior,
     )
     raw_reference = scorer.predict_raw(scorer.matrix(reference))

@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 from common.mlflow_service import MlflowService
 from common.names import CHAMPION_ALIAS, MODEL_NAME
 from common.settings import Settings
+from models.probe import ModelUnusable
 from models.pyfunc import load_scorer
 from models.scorer import FeatureSchemaError
 from training.metrics import log_loss, roc_auc
@@ -185,9 +186,12 @@ def gate_candidate(
     """Re-score candidate and champion on the candidate's held-out set and apply `decide`."""
     run = client.get_run(candidate.run_id)
     frame = held_out_set(client, candidate.run_id)
-    candidate_scores = _score_on(
-        f"models:/{MODEL_NAME}/{candidate.version}", settings.tracking_uri, frame
-    )
+    try:
+        candidate_scores = _score_on(
+            f"models:/{MODEL_NAME}/{candidate.version}", settings.tracking_uri, frame
+        )
+    except ModelUnusable as error:
+        return GateDecision(False, (f"the candidate cannot be loaded: {error}",))
     metrics = {
         **candidate_scores,
         "honest_roc_auc": run.data.metrics.get("heldout_roc_auc", candidate_scores["roc_auc"]),
@@ -203,7 +207,8 @@ def gate_candidate(
             champion_scores = _score_on(
                 f"models:/{MODEL_NAME}/{champion.version}", settings.tracking_uri, frame
             )
-        except FeatureSchemaError as error:
+        except (FeatureSchemaError, ModelUnusable) as error:
+            # A champion that cannot be loaded loses the comparison; it must never block a fix.
             decision = decide(metrics, None, tolerance, rule)
             reason = (
                 f"champion v{champion.version} cannot be re-scored on this held-out set ({error}); "

@@ -11,6 +11,7 @@ import pandas as pd
 
 from common.names import CHAMPION_ALIAS
 from common.settings import Settings, get_settings
+from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION
 from features.snapshot import build_snapshot
 from features.warehouse import connect
@@ -38,11 +39,11 @@ class ScoreSummary:
         return text if self.note is None else f"warning: {self.note}\n{text}"
 
 
-def score_customers(
+def write_batch_scores(
     as_of: date, out: Path, model_uri: str | None = None, settings: Settings | None = None
 ) -> ScoreSummary:
     """Columns: customer_id, churn_probability, risk_band, percentile, reasons (a JSON list of
-    {code, feature, text, value, contribution}), model_version, as_of."""
+    {code, feature, sentence, value, contribution}), model_version, as_of."""
     settings = settings or get_settings()
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:
@@ -77,7 +78,7 @@ def score_customers(
     scored["as_of"] = pd.Timestamp(as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
-        scored.to_csv(out, index=False)
+        write_csv(scored, out)
     else:
         scored.to_parquet(out, index=False)
     counts = scored["risk_band"].value_counts()

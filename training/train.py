@@ -25,6 +25,7 @@ import pandas as pd
 
 from common.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from common.settings import Settings, get_settings
+from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
 from features.snapshot import build_snapshot, build_training_set, last_order_day
 from features.warehouse import connect
@@ -32,7 +33,7 @@ from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, BGNBDParams
 from models.pyfunc import log_scorer
 from models.reasons import REASON_CATALOGUE_VERSION
 from models.scorer import ChurnScorer
-from training import evaluate as ev
+from training import evaluate
 from training.backtest import Backtest, run_backtests
 from training.baselines import (
     baseline_scores,
@@ -72,7 +73,7 @@ class TrainResult:
     run_id: str
     version: str
     split: TimeSplit
-    report: ev.HeldOutReport
+    report: evaluate.HeldOutReport
     promotion: PromotionResult | None
     rows: dict[str, int]  # customer-snapshots: total, fit, valid, test
     backtest: Backtest
@@ -207,7 +208,7 @@ def train(
 
     test_params = None if prior_params is None else prior_params[split.test_cutoff]
     baselines = baseline_scores(summary, test["customer_id"], horizon_days, test_params)
-    report = ev.evaluate_held_out(
+    report = evaluate.evaluate_held_out(
         y_test,
         probability,
         baselines,
@@ -433,7 +434,7 @@ class RunRecord:
     fitted: FitResult
     production: ChurnScorer  # what is registered: the refit, or the better baseline
     refitted: FitResult | None
-    report: ev.HeldOutReport
+    report: evaluate.HeldOutReport
     baselines: object
     probability: np.ndarray
     X_test: np.ndarray
@@ -541,22 +542,22 @@ def _log_artifacts(record: RunRecord) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "warehouse_fingerprint.json").write_text(json.dumps(record.tables, indent=1))
-        report.comparison().to_csv(folder / "comparison.csv")
-        record.backtest.table().to_csv(folder / "backtests.csv", index=False)
+        write_csv(report.comparison(), folder / "comparison.csv", index=True)
+        write_csv(record.backtest.table(), folder / "backtests.csv")
         (folder / "shift_at_scoring_date.json").write_text(json.dumps(record.shift, indent=1))
-        report.model.deciles.to_csv(folder / "deciles_model.csv", index=False)
-        report.bgnbd.deciles.to_csv(folder / "deciles_bgnbd.csv", index=False)
-        report.recency.deciles.to_csv(folder / "deciles_recency.csv", index=False)
-        contributions = ev.contribution_summary(scorer, record.X_test)
-        contributions.to_csv(folder / "contribution_summary.csv", index=False)
-        ev.plot_gains_and_lift(report, folder / "gains_lift.png")
-        ev.plot_calibration(
+        write_csv(report.model.deciles, folder / "deciles_model.csv")
+        write_csv(report.bgnbd.deciles, folder / "deciles_bgnbd.csv")
+        write_csv(report.recency.deciles, folder / "deciles_recency.csv")
+        contributions = evaluate.contribution_summary(scorer, record.X_test)
+        write_csv(contributions, folder / "contribution_summary.csv")
+        evaluate.plot_gains_and_lift(report, folder / "gains_lift.png")
+        evaluate.plot_calibration(
             record.y_test,
             {"model": record.probability, "BG/NBD": record.baselines.bgnbd_p_no_purchase},
             folder / "calibration.png",
         )
-        ev.plot_feature_importance(scorer, folder / "feature_importance.png")
-        ev.plot_contributions(contributions, folder / "contribution_summary.png")
+        evaluate.plot_feature_importance(scorer, folder / "feature_importance.png")
+        evaluate.plot_contributions(contributions, folder / "contribution_summary.png")
         for path in folder.iterdir():
             mlflow.log_artifact(str(path), artifact_path="evaluation")
         held = folder / HELDOUT_ARTIFACT_DIR

@@ -75,3 +75,46 @@ def test_the_commands_say_so_instead_of_working(tmp_path: Path, monkeypatch, com
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 2, result.output
     assert "re-ingest into a new CHURNGUARD_HOME" in result.output
+
+
+def _as_v1(path: Path) -> None:
+    """A warehouse as contract v1 left it: no contacts table, an order loaded."""
+    connect(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE contacts")
+    con.execute("ALTER TABLE customers DROP COLUMN consent_sms")
+    con.execute("INSERT INTO orders (order_id, customer_id, amount) VALUES ('o1', 'c1', 10)")
+    con.execute(f"UPDATE {META_TABLE} SET value = '1' WHERE key = 'contract_version'")
+    con.close()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_v1_warehouse_is_migrated_at_open_and_keeps_its_rows(tmp_path: Path, read_only) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    _as_v1(path)
+    con = connect(path, read_only=read_only)
+    try:
+        assert recorded_contract_version(con) == CONTRACT_VERSION
+        assert con.execute("SELECT count(*) FROM contacts").fetchall()[0][0] == 0
+        assert con.execute("SELECT order_id FROM orders").fetchall() == [("o1",)]
+        assert con.execute("SELECT consent_sms FROM customers").fetchall() == []
+    finally:
+        con.close()
+
+
+def test_a_v1_warehouse_missing_a_column_rows_need_is_refused_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    _as_v1(path)
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE orders DROP COLUMN amount")
+    con.close()
+    with pytest.raises(WarehouseVersionError, match=r"no column 'amount'.*new CHURNGUARD_HOME"):
+        connect(path)
+    con = duckdb.connect(str(path), read_only=True)
+    assert recorded_contract_version(con) == "1"
+    assert "contacts" not in {
+        r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    }
+    con.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -132,3 +133,70 @@ def test_report_command_compares_queued_and_control(built: pd.DataFrame) -> None
     assert same.output == result.output
     missing = runner.invoke(app, ["report", "--from", DAY.isoformat()])
     assert missing.exit_code == 2
+
+
+def test_list_shows_claimed_and_unclaimed_items_of_the_latest_queue(built: pd.DataFrame) -> None:
+    """A day with both claimed and unclaimed items once crashed the table (NaN as agent)."""
+    claim = ["queue", "claim", "--team", "customer-care", "--n", "2", "--agent", "ann"]
+    assert runner.invoke(app, claim).exit_code == 0
+    listed = runner.invoke(app, ["queue", "list", "--team", "customer-care"])
+    assert listed.exit_code == 0, listed.output
+    assert f"queue of {DAY}" in listed.output  # no --date: the latest built, said on screen
+    assert "ann" in listed.output and "queued" in listed.output
+    assert "nan" not in listed.output
+
+
+def test_a_date_without_a_queue_and_an_unknown_team_exit_2_saying_what_exists(
+    built: pd.DataFrame,
+) -> None:
+    empty = runner.invoke(app, ["queue", "list", "--date", "2020-01-01"])
+    assert empty.exit_code == 2
+    assert f"no queue built for 2020-01-01; latest is {DAY}" in empty.output
+    unknown = runner.invoke(app, ["queue", "claim", "--team", "sales", "--agent", "ann"])
+    assert unknown.exit_code == 2
+    assert "unknown team 'sales'; the teams are: " in unknown.output
+    assert "customer-care" in unknown.output
+
+
+def test_no_queue_yet_says_to_run_daily(churnguard_home: Path) -> None:
+    result = runner.invoke(app, ["queue", "list"])
+    assert result.exit_code == 2
+    assert "no queue built yet; run `churnguard daily` first" in result.output
+
+
+FORMULAS = ('=HYPERLINK("http://evil.example","click")', "@SUM(A1:A9)", "+1+1", "-2+3")
+
+
+def _cells(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+def test_every_queue_csv_neutralises_formulas(churnguard_home: Path, tmp_path: Path) -> None:
+    scored = make_scored(40)
+    scored.loc[: len(FORMULAS) * 8 - 1, "customer_id"] = [
+        f"{formula}{i}" for i in range(8) for formula in FORMULAS
+    ]
+    store = open_store()
+    build_daily_queues(store, scored, None, DAY, OutreachConfig(control_fraction=0.2))
+    store.close()
+    claimed = runner.invoke(
+        app, ["queue", "claim", "--team", "customer-care", "--n", "40", "--agent", "=1+1"]
+    )
+    assert claimed.exit_code == 0, claimed.output
+    first = pd.read_csv(io.StringIO(claimed.stdout)).loc[0, "id"]
+    outcome = ["queue", "outcome", str(first), "--state", "contacted", "--agent", "=1+1"]
+    noted = runner.invoke(app, [*outcome, "--notes", "@cmd|' /C calc'!A0"])
+    assert noted.exit_code == 0, noted.output
+    items, control = tmp_path / "items.csv", tmp_path / "control.csv"
+    for command, out in (("export", items), ("control", control)):
+        result = runner.invoke(
+            app, ["queue", command, "--date", DAY.isoformat(), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+    texts = {"claim": claimed.stdout, "export": items.read_text(), "control": control.read_text()}
+    for name, text in texts.items():
+        cells = _cells(text)
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], name
+    exported = _cells(texts["export"])
+    assert "'=1+1" in exported and "'@cmd|' /C calc'!A0" in exported
+    assert any(cell.startswith("'=HYPERLINK") for cell in exported)
