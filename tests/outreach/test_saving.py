@@ -68,7 +68,11 @@ def test_each_customer_gets_the_playbook_that_saves_most_and_the_queue_ranks_by_
         "c00001": "apology_status_update",
         "c00002": "service_recovery_call",
     }
-    assert by_customer["expected_saving"].to_dict() == {"c00000": 20.0, "c00001": 40.0, "c00002": 30.0}
+    assert by_customer["expected_saving"].to_dict() == {
+        "c00000": 20.0,
+        "c00001": 40.0,
+        "c00002": 30.0,
+    }
     # the reason an agent reads belongs to the chosen playbook when the customer has one
     assert by_customer.loc["c00001", "reason_code"] == ReasonCode.LATE_DELIVERY
 
