@@ -64,7 +64,7 @@ class DailyReport:
     snapshot_path: Path
     queues: QueueRunReport
     warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
-    monitor: str = ""  # what `churnguard monitor` says (realised performance, drift)
+    monitor: str = ""  # `churnguard monitor` in one line (realised performance, drift)
     serving_as_of: date | None = None  # the day the service reads: later than as_of on a backfill
     saving_source: str = ""
 
@@ -232,7 +232,7 @@ def run_daily(
         snapshot_path=snapshot_path,
         queues=queues,
         warnings=(*(() if shifted is None else (shifted,)), *monitored.warnings),
-        monitor=monitored.lines(),
+        monitor=monitored.summary(),
         serving_as_of=published_day(settings.snapshots_dir),
         saving_source=queues.saving_source or source.describe(),
     )
@@ -258,7 +258,7 @@ def format_daily_report(report: DailyReport) -> str:
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
             *(f"  warning: {warning}" for warning in report.warnings),
-            *(f"  {line}" for line in report.monitor.splitlines() if line),
+            *([f"  {report.monitor}"] if report.monitor else []),
             f"  priority: expected saving from the {report.saving_source}",
         ]
     )

@@ -64,6 +64,19 @@ class MonitorReport:
     def latest(self) -> RealisedDay | None:
         return self.realised[-1] if self.realised else None
 
+    def summary(self) -> str:
+        """One line for the daily job's report (warnings are listed separately)."""
+        day = self.latest
+        realised = (
+            f"realised ROC-AUC {day.roc_auc:.3f} for {day.scored_on} (backtests "
+            f"{self.expected_roc_auc:.3f})"
+            if day is not None
+            else f"no scored day's horizon has passed yet ({self.waiting} waiting)"
+        )
+        top = max(self.drift.items(), key=lambda item: item[1], default=None)
+        drift = f"largest drift {top[0]} PSI {top[1]:.3f}" if top else "no drift reference"
+        return f"monitor: {realised}; {drift}"
+
     def lines(self) -> str:
         out = [f"monitor {self.as_of}: champion v{self.model_version}"]
         if self.latest is None:
