@@ -64,7 +64,7 @@ class DailyReport:
     snapshot_path: Path
     queues: QueueRunReport
     warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
-    monitor: str = ""  # `churnguard monitor` in one line (realised performance, drift)
+    monitor: str = ""  # `churnguard monitor` in one line; its warnings are in `warnings`
     serving_as_of: date | None = None  # the day the service reads: later than as_of on a backfill
     saving_source: str = ""
 
@@ -258,7 +258,6 @@ def format_daily_report(report: DailyReport) -> str:
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
             *(f"  warning: {warning}" for warning in report.warnings),
-            *([f"  {report.monitor}"] if report.monitor else []),
             f"  priority: expected saving from the {report.saving_source}",
         ]
     )
