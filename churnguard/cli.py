@@ -171,13 +171,28 @@ def ingest_command(
             transient=True,
         )
 
+    from features.spark_session import SparkUnavailableError
     from features.warehouse import WarehouseVersionError
 
+    settings = get_settings()
+    published = None
     try:
-        result = ingest(data_dir, progress=bars if progress else None)
-    except (IngestError, WarehouseVersionError) as error:
+        if settings.engine == "spark":
+            from features.spark_warehouse import ingest_into_spark
+
+            result, published = ingest_into_spark(
+                data_dir, settings, progress=bars if progress else None
+            )
+        else:
+            result = ingest(data_dir, progress=bars if progress else None)
+    except (IngestError, WarehouseVersionError, SparkUnavailableError) as error:
         raise fail(error) from None
     console.print(summary_table(result))
+    if published is not None:
+        tables = ", ".join(f"{table} {rows:,}" for table, rows in published.items())
+        console.print(
+            f"Spark warehouse {settings.spark_warehouse_location}: {tables}", soft_wrap=True
+        )
     rules = top_rules_table(result)
     if rules is not None:
         console.print(rules)
@@ -220,19 +235,39 @@ def features_command(
         return
     if as_of is None:
         raise fail("give --as-of DATE to write a snapshot, or --list to see the features")
+    from features.engine import connect_warehouse
+    from features.spark_session import SparkUnavailableError
+
     settings = get_settings()
     if out is None:
         settings.ensure_home()
     try:
         written = export_snapshot(
-            settings.warehouse_path, as_of, out, settings.exports_dir, settings.lookback_days
+            settings.warehouse_path,
+            as_of,
+            out,
+            settings.exports_dir,
+            settings.lookback_days,
+            open_warehouse=(lambda: connect_warehouse(settings))
+            if settings.engine == "spark"
+            else None,
         )
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, SparkUnavailableError) as error:
         raise fail(error) from None
     console.print(
         f"{written.customers:,} active customers x {written.features} features as of "
         f"{written.cutoff:%Y-%m-%d %H:%M} (catalogue {FEATURE_CATALOGUE_VERSION}) -> {written.path}"
     )
+
+
+def _with_engine(engine: str | None):
+    """Settings with `--engine` applied (an unknown engine exits 2 saying which exist)."""
+    settings = get_settings()
+    if engine is None:
+        return settings
+    if engine not in ("duckdb", "spark"):
+        raise fail(f"--engine {engine!r}: expected duckdb or spark")
+    return settings.model_copy(update={"engine": engine})
 
 
 @app.command("train")
@@ -246,17 +281,34 @@ def train_command(
     promote: bool = typer.Option(
         False, "--promote", help="Move the champion alias to this model if it passes the gate."
     ),
+    engine: str = typer.Option(
+        None,
+        "--engine",
+        help="duckdb or spark: where the training set is built (default CHURNGUARD_ENGINE).",
+    ),
 ) -> None:
     """Train on the warehouse, evaluate against the baselines, log to MLflow and register the model.
 
     On a registry without a champion, a model that passes the gate becomes champion even without --promote."""
     from churnguard.uplift_job import train_uplift_from_history
+    from features.spark_session import SparkUnavailableError
     from features.warehouse import WarehouseVersionError
     from training.train import TrainingDataError, train
 
+    settings = _with_engine(engine)
     try:
-        result = train(horizon_days=horizon_days, experiment=experiment, promote_after=promote)
-    except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
+        result = train(
+            horizon_days=horizon_days,
+            experiment=experiment,
+            promote_after=promote,
+            settings=settings,
+        )
+    except (
+        TrainingDataError,
+        FileNotFoundError,
+        WarehouseVersionError,
+        SparkUnavailableError,
+    ) as error:
         raise fail(error) from None
     console.print(result.summary(), soft_wrap=True)
     console.print(train_uplift_from_history(horizon_days, promote), soft_wrap=True)
@@ -317,12 +369,19 @@ def score_command(
     ),
 ) -> None:
     """Score every active customer at --as-of with a registered model; write probabilities, risk bands, percentiles and reasons."""
+    from features.spark_session import SparkUnavailableError
     from models.pyfunc import NoChampionError
     from training.score import write_batch_scores
 
+    settings = get_settings()
     try:
-        summary = write_batch_scores(_day(as_of, "--as-of"), out, model_uri=model)
-    except (NoChampionError, FileNotFoundError, ValueError) as error:
+        if settings.engine == "spark":
+            from churnguard.spark_batch import score_customers_on_spark
+
+            summary = score_customers_on_spark(_day(as_of, "--as-of"), out, model, settings)
+        else:
+            summary = write_batch_scores(_day(as_of, "--as-of"), out, model_uri=model)
+    except (NoChampionError, FileNotFoundError, ValueError, SparkUnavailableError) as error:
         raise fail(error) from None
     console.print(summary.message(), soft_wrap=True)
 
@@ -340,13 +399,14 @@ def daily_command(
 ) -> None:
     """Refresh features, score every active customer, publish the snapshot, build the day's queues."""
     from churnguard.daily import format_daily_report, run_daily
+    from features.spark_session import SparkUnavailableError
     from models.pyfunc import NoChampionError
 
     try:
         report = run_daily(
             get_settings(), _day(as_of, "--as-of") if as_of else None, model_uri=model
         )
-    except (NoChampionError, FileNotFoundError, ValueError) as error:
+    except (NoChampionError, FileNotFoundError, ValueError, SparkUnavailableError) as error:
         raise fail(error) from None
     console.print(format_daily_report(report), soft_wrap=True)
 

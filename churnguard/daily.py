@@ -24,10 +24,11 @@ from features.contacts import (
     read_contacts,
     silent_since_contact,
 )
+from features.engine import connect_warehouse
 from features.publish import publish_snapshot, published_day, write_parquet_atomically
 from features.snapshot import build_snapshot
 from features.value import snapshot_expected_value, value_at_risk
-from features.warehouse import connect, last_event_day, outreach_customers
+from features.warehouse import last_event_day, outreach_customers
 from models.pyfunc import NoChampionError, load_scorer
 from models.scorer import ChurnScorer
 from outreach.daily import build_daily_queues, open_day, plan_reasons, reason_budget
@@ -79,11 +80,17 @@ def default_as_of(con, today: date | None = None) -> date:
 
 
 def score_snapshot(
-    scorer: ChurnScorer, snapshot: pd.DataFrame, horizon_days: int, config: OutreachConfig
+    scorer: ChurnScorer,
+    snapshot: pd.DataFrame,
+    horizon_days: int,
+    config: OutreachConfig,
+    probability: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Calibrated probability, band, percentile and value at risk of every customer in a snapshot."""
+    """Calibrated probability, band, percentile and value at risk of every customer in a snapshot
+    (`probability` when another engine already computed it: Spark's executors)."""
     matrix = scorer.matrix(snapshot)
-    probability = scorer.predict_proba(matrix)
+    if probability is None:
+        probability = scorer.predict_proba(matrix)
     scores = pd.DataFrame(
         {
             "customer_id": snapshot["customer_id"].astype(str).to_numpy(),
@@ -144,21 +151,36 @@ def run_daily(
     settings.ensure_home()
     config = config or OutreachConfig(horizon_days=settings.horizon_days)
     playbooks = playbooks or load_playbooks()
-    con = connect(settings.warehouse_path, read_only=True)
+    con = connect_warehouse(settings)
+    probability = None
     try:
         as_of = as_of or default_as_of(con)
-        snapshot = build_snapshot(con, as_of, settings.lookback_days)
         customers = outreach_customers(con)
         imported = read_contacts(con)
+        if settings.engine == "spark":  # snapshot and probabilities on Spark, the rest as below
+            from churnguard.spark_batch import score_on_spark
+            from training.spark_score import resolve_registered_model
+
+            model = resolve_registered_model(
+                model_uri or settings.resolved_model_uri, settings.tracking_uri
+            )
+            scorer, version = model.scorer, model.version
+            on_spark = score_on_spark(con, model, as_of, settings)
+            snapshot, probability = on_spark.snapshot, on_spark.probability
+        else:
+            snapshot = build_snapshot(con, as_of, settings.lookback_days)
     finally:
         con.close()
     if snapshot.empty:
         raise ValueError(
             f"no active customer at {as_of}: nobody ordered in the {settings.lookback_days} days before"
         )
-    scorer, version = load_scorer(model_uri or settings.resolved_model_uri, settings.tracking_uri)
+    if probability is None:
+        scorer, version = load_scorer(
+            model_uri or settings.resolved_model_uri, settings.tracking_uri
+        )
     model_version = f"{version.name}/{version.version}"
-    scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config)
+    scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config, probability)
     shifted = scoring_shift_warning(scorer.metadata, snapshot)
     uplift, source = uplift_of_the_day(
         snapshot, scores["churn_probability"].to_numpy(), playbooks, settings.tracking_uri
@@ -199,7 +221,12 @@ def run_daily(
     # before the snapshot is published: the service reads the monitor's figures when it reloads
     monitored = monitor(settings, as_of, snapshot=snapshot, loaded=(scorer, version))
     snapshot_path = publish_snapshot(
-        snapshot, settings.snapshots_dir, as_of, FEATURE_NAMES, FEATURE_CATALOGUE_VERSION
+        snapshot,
+        settings.snapshots_dir,
+        as_of,
+        FEATURE_NAMES,
+        FEATURE_CATALOGUE_VERSION,
+        expected_saving=scores["expected_saving"].to_numpy(),
     )
 
     queues = build_daily_queues(

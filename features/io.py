@@ -88,7 +88,12 @@ class SnapshotExport:
 
 
 def export_snapshot(
-    warehouse_path: Path, as_of: str, out: Path | None, exports_dir: Path, lookback_days: int
+    warehouse_path: Path,
+    as_of: str,
+    out: Path | None,
+    exports_dir: Path,
+    lookback_days: int,
+    open_warehouse=None,
 ) -> SnapshotExport:
     """`churnguard features --as-of`: the point-in-time snapshot at `as_of`, written to `out` (or
     under `exports_dir`). Raises ValueError saying which option is wrong, FileNotFoundError when
@@ -101,7 +106,8 @@ def export_snapshot(
         cutoff = as_cutoff(as_of)
     except ValueError:
         raise ValueError(f"--as-of: {as_of!r} is not a date; expected YYYY-MM-DD") from None
-    con = connect(warehouse_path, read_only=True)
+    # `open_warehouse`: another engine's reader (features.engine.connect_warehouse)
+    con = open_warehouse() if open_warehouse else connect(warehouse_path, read_only=True)
     try:
         snapshot = build_snapshot(con, cutoff, lookback_days=lookback_days)
     finally:

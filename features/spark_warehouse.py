@@ -53,9 +53,7 @@ def table_location(location: str, table: str) -> str:
 
 
 def _exists(spark: SparkSession, path: str) -> bool:
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hadoop_path = _filesystem(spark, path)
     return bool(fs.exists(hadoop_path))
 
 
@@ -87,3 +85,57 @@ def copy_from_duckdb(con: duckdb.DuckDBPyConnection, location: str) -> None:
         folder = Path(table_location(location, table))
         folder.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY {table} TO '{folder / 'part-00000.parquet'}' (FORMAT parquet)")
+
+
+def _filesystem(spark: SparkSession, path: str):
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
+
+
+def publish_from_duckdb(
+    spark: SparkSession, con: duckdb.DuckDBPyConnection, location: str, run_id: str
+) -> dict[str, int]:
+    """Replace the Spark warehouse's contract tables with the DuckDB warehouse's, all or nothing:
+    every table is written beside the warehouse first, then each is swapped in by a rename. A
+    failure while writing leaves the Spark warehouse as it was. Returns rows per table."""
+    jvm = spark.sparkContext._jvm
+    incoming = f"{location.rstrip('/')}/_incoming/{run_id}"
+    replaced = f"{location.rstrip('/')}/_replaced/{run_id}"
+    rows = {}
+    for table in INPUT_TABLES:
+        result = con.execute(f"SELECT * FROM {table}")
+        arrow = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.arrow()
+        frame = spark.createDataFrame(arrow).select(*spark_schema(CONTRACT[table]).fieldNames())
+        frame.write.mode("overwrite").parquet(table_location(incoming, table))
+        rows[table] = arrow.num_rows
+    fs, _ = _filesystem(spark, location)
+    fs.mkdirs(jvm.org.apache.hadoop.fs.Path(replaced))
+    for table in INPUT_TABLES:
+        current = jvm.org.apache.hadoop.fs.Path(table_location(location, table))
+        if fs.exists(current):
+            fs.rename(current, jvm.org.apache.hadoop.fs.Path(table_location(replaced, table)))
+        fs.rename(jvm.org.apache.hadoop.fs.Path(table_location(incoming, table)), current)
+    fs.delete(jvm.org.apache.hadoop.fs.Path(f"{location.rstrip('/')}/_replaced"), True)
+    fs.delete(jvm.org.apache.hadoop.fs.Path(f"{location.rstrip('/')}/_incoming"), True)
+    return rows
+
+
+def ingest_into_spark(data_dir, settings, progress=None, data_docs: bool = True):
+    """`churnguard ingest` with the Spark engine: the contract's validation, quarantine and upserts
+    run as on DuckDB (its GX suites, its staging warehouse in CHURNGUARD_HOME, read = loaded +
+    quarantined), then the loaded tables replace the Spark warehouse's (`publish_from_duckdb`).
+    Returns the ingest result and rows per published table."""
+    from features.ingest import ingest
+    from features.spark_session import get_spark
+    from features.warehouse import connect
+
+    result = ingest(data_dir, settings=settings, progress=progress, data_docs=data_docs)
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        rows = publish_from_duckdb(
+            get_spark(settings), con, settings.spark_warehouse_location, result.run_id
+        )
+    finally:
+        con.close()
+    return result, rows

@@ -39,48 +39,53 @@ class ScoreSummary:
         return text if self.note is None else f"warning: {self.note}\n{text}"
 
 
-def write_batch_scores(
-    as_of: date, out: Path, model_uri: str | None = None, settings: Settings | None = None
-) -> ScoreSummary:
-    """Columns: customer_id, churn_probability, risk_band, percentile, reasons (a JSON list of
-    {code, feature, sentence, value, contribution}), model_version, as_of."""
-    settings = settings or get_settings()
+def check_out_file(out: Path) -> Path:
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:
         raise ValueError(f"--out {out}: expected a file ending in {' or '.join(SUFFIXES)}")
-    scorer, version = load_scorer(
-        model_uri, tracking_uri=settings.tracking_uri, fallback_to_latest=model_uri is None
-    )
-    note = None
+    return out
+
+
+def model_note(model_uri: str | None, version) -> str | None:
+    """What to warn about when no champion exists and the latest version scored instead."""
     if model_uri is None and CHAMPION_ALIAS not in (version.aliases or []):
         gate = (version.tags or {}).get("gate_reasons", "not yet gated")
-        note = (
+        return (
             f"no {CHAMPION_ALIAS} yet: scored with the latest version v{version.version} "
             f"(its gate: {gate}); run `churnguard promote` once a model passes"
         )
+    return None
+
+
+def check_catalogue(scorer, version) -> None:
+    """Refuse a model trained on another feature catalogue than the one this code computes."""
     if scorer.feature_schema_version != FEATURE_CATALOGUE_VERSION:
         raise ValueError(
             f"model v{version.version} was trained on feature catalogue "
             f"{scorer.feature_schema_version}, this code computes {FEATURE_CATALOGUE_VERSION}: "
             "retrain (`churnguard train --promote`) or score with the matching code"
         )
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
-        snapshot = build_snapshot(con, as_of, lookback_days=settings.lookback_days)
-    finally:
-        con.close()
+
+
+def with_shift_warning(note: str | None, scorer, snapshot: pd.DataFrame) -> str | None:
     shifted = scoring_shift_warning(scorer.metadata, snapshot)
     if shifted is not None:
         note = shifted if note is None else f"{note}\nwarning: {shifted}"
-    scored = scorer.score_frame(snapshot, reasons=True)
-    scored["reasons"] = [json.dumps(r) for r in scored["reasons"]]
-    scored["model_version"] = str(version.version)
-    scored["as_of"] = pd.Timestamp(as_of)
+    return note
+
+
+def write_scored(scored: pd.DataFrame, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         write_csv(scored, out)
     else:
         scored.to_parquet(out, index=False)
+    return out
+
+
+def summarize(
+    scored: pd.DataFrame, out: Path, version, as_of: date, note: str | None
+) -> ScoreSummary:
     counts = scored["risk_band"].value_counts()
     return ScoreSummary(
         out=out,
@@ -90,3 +95,28 @@ def write_batch_scores(
         by_band={band: int(counts.get(band, 0)) for band in ("high", "medium", "low")},
         note=note,
     )
+
+
+def write_batch_scores(
+    as_of: date, out: Path, model_uri: str | None = None, settings: Settings | None = None
+) -> ScoreSummary:
+    """Columns: customer_id, churn_probability, risk_band, percentile, reasons (a JSON list of
+    {code, feature, sentence, value, contribution}), model_version, as_of."""
+    settings = settings or get_settings()
+    out = check_out_file(out)
+    scorer, version = load_scorer(
+        model_uri, tracking_uri=settings.tracking_uri, fallback_to_latest=model_uri is None
+    )
+    note = model_note(model_uri, version)
+    check_catalogue(scorer, version)
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        snapshot = build_snapshot(con, as_of, lookback_days=settings.lookback_days)
+    finally:
+        con.close()
+    note = with_shift_warning(note, scorer, snapshot)
+    scored = scorer.score_frame(snapshot, reasons=True)
+    scored["reasons"] = [json.dumps(r) for r in scored["reasons"]]
+    scored["model_version"] = str(version.version)
+    scored["as_of"] = pd.Timestamp(as_of)
+    return summarize(scored, write_scored(scored, out), version, as_of, note)

@@ -27,8 +27,8 @@ from common.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from common.settings import Settings, get_settings
 from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
+from features.engine import connect_warehouse
 from features.snapshot import build_snapshot, build_training_set, last_order_day
-from features.warehouse import connect
 from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, BGNBDParams
 from models.pyfunc import log_scorer
 from models.reasons import REASON_CATALOGUE_VERSION
@@ -162,7 +162,7 @@ def train(
     fit_config = fit_config or FitConfig()
     started = time.perf_counter()
 
-    con = connect(settings.warehouse_path, read_only=True)
+    con = connect_warehouse(settings)
     try:
         check_ready(con, horizon_days)
         every_days = cutoff_spacing(cutoff_span_days(con, horizon_days))
@@ -170,7 +170,11 @@ def train(
             cutoffs = training_cutoffs(con, horizon_days, every_days=every_days)
         except ValueError as error:
             raise TrainingDataError(str(error)) from error
-        frame = build_training_set(con, cutoffs, horizon_days, lookback_days=settings.lookback_days)
+        # Spark pays per job, not per row: every cutoff in one statement there
+        per_query = len(cutoffs) if settings.engine == "spark" else 1
+        frame = build_training_set(
+            con, cutoffs, horizon_days, settings.lookback_days, cutoffs_per_query=per_query
+        )
         split = plan_split(cutoffs, horizon_days)
         summary = purchase_summary(con, _as_datetime(split.test_cutoff))
         scoring_day = last_order_day(con).date() + timedelta(days=1)  # the planned scoring date
@@ -297,7 +301,7 @@ def backtest(
     settings = settings or get_settings()
     horizon_days = horizon_days or settings.horizon_days
     fit_config = fit_config or FitConfig()
-    con = connect(settings.warehouse_path, read_only=True)
+    con = connect_warehouse(settings)
     try:
         check_ready(con, horizon_days)
         every_days = cutoff_spacing(cutoff_span_days(con, horizon_days))

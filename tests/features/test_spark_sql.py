@@ -112,3 +112,14 @@ def test_both_engines_agree_on_edge_cases(statement, spark):
     duck_rows = duck.execute(statement).fetchall()
     spark_rows = [tuple(row) for row in spark.sql(to_spark(statement)).collect()]
     _same_rows(duck_rows, spark_rows)
+
+
+def test_parameters_are_bound_as_literals_outside_strings():
+    from datetime import datetime
+
+    from features.engine import bind
+
+    bound = bind("SELECT ? < ?::TIMESTAMP, '?' AS q, ?", [3, datetime(2024, 1, 2, 3, 4), "it's"])
+    assert bound == "SELECT 3 < TIMESTAMP '2024-01-02 03:04:00'::TIMESTAMP, '?' AS q, 'it''s'"
+    with pytest.raises(ValueError, match="placeholders"):
+        bind("SELECT ?", [1, 2])
