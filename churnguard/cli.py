@@ -24,9 +24,11 @@ WORKFLOW = (
     "ingest",
     "features",
     "train",
+    "backtest",
     "promote",
     "score",
     "daily",
+    "monitor",
     "queue",
     "report",
     "serve",
@@ -335,6 +337,31 @@ def train_command(
         raise typer.Exit(2)
 
 
+@app.command("backtest")
+def backtest_command(
+    as_of: list[str] = typer.Option(
+        None,
+        "--as-of",
+        help="Past date to replay (ISO; repeatable). Default: the dates train uses.",
+    ),
+    horizon_days: int = typer.Option(
+        None, "--horizon-days", min=7, max=730, help="Churn = no order within this many days."
+    ),
+) -> None:
+    """What churnguard would have scored at past dates: trained only on what was known then, judged on what happened next, against days since the last order and BG/NBD; logged to MLflow."""
+    from features.warehouse import WarehouseVersionError
+    from training.train import TrainingDataError, backtest
+
+    dates = [_day(d, "--as-of") for d in as_of or []]
+    try:
+        result = backtest(as_of=dates or None, horizon_days=horizon_days)
+    except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
+        raise fail(error) from None
+    if result.dates:
+        console.print(result.table().round(4).to_string(), soft_wrap=True)
+    console.print(result.verdict(), soft_wrap=True)
+
+
 @app.command("promote")
 def promote_command(
     candidate: str = typer.Argument(
@@ -411,6 +438,22 @@ def daily_command(
     console.print(format_daily_report(report), soft_wrap=True)
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
+
+
+@app.command("monitor")
+def monitor_command(
+    as_of: str = typer.Option(None, "--as-of", help="Today (ISO; default the day after the data)."),
+) -> None:
+    """How the champion's past scores turned out (realised ROC-AUC, lift, calibration, once a scored day's horizon has passed) and how far today's customers drifted from its training rows (PSI); logged to MLflow, shown at /metrics."""
+    from models.pyfunc import NoChampionError
+    from training.monitor import monitor
+
+    day = _day(as_of, "--as-of") if as_of else None
+    try:
+        report = monitor(get_settings(), day)
+    except (NoChampionError, FileNotFoundError, ValueError) as error:
+        raise fail(error) from None
+    console.print(report.lines(), soft_wrap=True)
 
 
 queue_app = typer.Typer(

@@ -44,6 +44,7 @@ from outreach.saving import (
     reason_playbooks,
 )
 from outreach.store import OutreachStore, open_store
+from training.monitor import monitor
 from training.shift import scoring_shift_warning
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class DailyReport:
     snapshot_path: Path
     queues: QueueRunReport
     warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
+    monitor: str = ""  # `churnguard monitor` in one line; its warnings are in `warnings`
     serving_as_of: date | None = None  # the day the service reads: later than as_of on a backfill
     saving_source: str = ""
 
@@ -243,6 +245,8 @@ def _run_daily(
         ),
         settings.exports_dir / f"scores_{as_of.isoformat()}.parquet",
     )
+    # before the snapshot is published: the service reads the monitor's figures when it reloads
+    monitored = monitor(settings, as_of, snapshot=snapshot, loaded=(scorer, version))
     snapshot_path = publish_snapshot(
         snapshot,
         settings.snapshots_dir,
@@ -281,7 +285,11 @@ def _run_daily(
         scores_path=scores_path,
         snapshot_path=snapshot_path,
         queues=queues,
-        warnings=tuple(warning for warning in (far, shifted) if warning is not None),
+        warnings=(
+            *(warning for warning in (far, shifted) if warning is not None),
+            *monitored.warnings,
+        ),
+        monitor=monitored.summary(),
         serving_as_of=published_day(settings.snapshots_dir),
         saving_source=queues.saving_source or source.describe(),
     )

@@ -24,12 +24,12 @@ class ModelUnusable(ValueError):
 
 def scorer_folder(root: Path) -> Path:
     """The folder holding the scorer's files inside a downloaded model, or ModelUnusable."""
-    from models.scorer import BOOSTER_FILE, SCORER_FILE
+    from models.scorer import SCORER_FILE
 
-    for booster in sorted(Path(root).rglob(BOOSTER_FILE)):
-        if (booster.parent / SCORER_FILE).is_file():
-            return booster.parent
-    raise ModelUnusable(f"no {BOOSTER_FILE} next to a {SCORER_FILE} in the model's files")
+    # a baseline rule registered as the model has a scorer.json and no booster.txt
+    for description in sorted(Path(root).rglob(SCORER_FILE)):
+        return description.parent
+    raise ModelUnusable(f"no {SCORER_FILE} in the model's files")
 
 
 def _last_words(stderr: bytes) -> str:

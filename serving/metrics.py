@@ -22,6 +22,42 @@ RELOADS = bentoml.metrics.Counter(
     labelnames=["kind", "outcome"],
 )
 
+MONITOR_REALISED_AUC = bentoml.metrics.Gauge(
+    name="churnguard_monitor_realised_roc_auc",
+    documentation="Realised ROC-AUC of the latest scored day whose horizon has passed "
+    "(`churnguard monitor`); NaN before any has.",
+    multiprocess_mode="max",
+)
+MONITOR_EXPECTED_AUC = bentoml.metrics.Gauge(
+    name="churnguard_monitor_backtest_roc_auc",
+    documentation="The champion's ROC-AUC on its backtests, which the realised one is compared with.",
+    multiprocess_mode="max",
+)
+MONITOR_DRIFT = bentoml.metrics.Gauge(
+    name="churnguard_monitor_drift_psi",
+    documentation="PSI of today's snapshot against the champion's training rows, per feature.",
+    labelnames=["feature"],
+    multiprocess_mode="max",
+)
+MONITOR_WARNINGS = bentoml.metrics.Gauge(
+    name="churnguard_monitor_warnings",
+    documentation="Warnings of the latest `churnguard monitor` (realised AUC too low, drift).",
+    multiprocess_mode="max",
+)
+
+
+def publish_monitor(figures: dict | None) -> None:
+    """Set the monitor gauges from the figures `churnguard monitor` wrote (None: leave them)."""
+    if not figures:
+        return
+    realised = figures.get("realised") or []
+    MONITOR_REALISED_AUC.set(float(realised[-1]["roc_auc"]) if realised else float("nan"))
+    MONITOR_EXPECTED_AUC.set(float(figures.get("expected_roc_auc", float("nan"))))
+    for feature, value in (figures.get("drift_psi") or {}).items():
+        MONITOR_DRIFT.labels(feature=feature).set(float(value))
+    MONITOR_WARNINGS.set(len(figures.get("warnings") or []))
+
+
 OUTCOME_OF_STATUS = {
     200: "ok",
     400: "invalid",

@@ -18,7 +18,7 @@ from common.settings import get_settings
 from serving.config import get_serving_settings
 from serving.guard import Guard, Runtime
 from serving.keys import KeyRing
-from serving.metrics import CUSTOMERS_SCORED, RELOADS
+from serving.metrics import CUSTOMERS_SCORED, RELOADS, publish_monitor
 from serving.problems import single
 from serving.queue_api import QueueAccess, build_queue_app
 from serving.route_labels import install as install_route_labels
@@ -70,9 +70,15 @@ class ChurnService:
             RegistrySource(settings.resolved_model_uri, settings.tracking_uri),
             settings.snapshots_dir,
         )
-        self.state.on_reload = lambda kind, outcome: RELOADS.labels(
-            kind=kind, outcome=outcome
-        ).inc()
+        from training.monitor import MONITOR_FILE, read_monitor_file  # MLflow: only in the worker
+
+        monitor_file = settings.home_dir / MONITOR_FILE
+
+        def on_reload(kind: str, outcome: str) -> None:
+            RELOADS.labels(kind=kind, outcome=outcome).inc()
+            publish_monitor(read_monitor_file(monitor_file))  # daily writes it before publishing
+
+        self.state.on_reload = on_reload
         state = self.state
         keyring = KeyRing(settings.api_keys_path, self.serving.api_keys)
         _RUNTIME["current"] = Runtime(

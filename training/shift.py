@@ -64,3 +64,46 @@ def scoring_shift_warning(metadata: Mapping[str, object], scoring: pd.DataFrame)
     if not isinstance(ranges, Mapping) or not ranges:
         return None
     return shift_warning(share_outside(ranges, scoring), list(ranges))
+
+
+# --- drift: PSI of a population against the training rows ----------------------------------------
+
+DRIFT_PSI_THRESHOLD = 0.25  # the usual reading: < 0.1 stable, 0.1-0.25 moving, > 0.25 shifted
+PSI_BINS = 10
+_PSI_FLOOR = 1e-4  # an empty bin counts as this share, so PSI stays finite
+
+
+def reference_bins(values: np.ndarray, bins: int = PSI_BINS) -> dict[str, list[float]]:
+    """Decile edges of the training rows and their shares (a last share for NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    known = values[np.isfinite(values)]
+    edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1])) if len(known) else []
+    return {"edges": [float(e) for e in edges], "shares": _shares(edges, values).tolist()}
+
+
+def _shares(edges, values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    known = np.isfinite(values)
+    counts = np.bincount(
+        np.searchsorted(np.asarray(edges, dtype=np.float64), values[known], side="right"),
+        minlength=len(edges) + 1,
+    ).astype(np.float64)
+    counts = np.append(counts, float((~known).sum()))
+    return counts / max(len(values), 1)
+
+
+def psi(reference: Mapping[str, Sequence[float]], values: np.ndarray) -> float:
+    """Population stability index of `values` against `reference_bins` of the training rows:
+    sum over bins of (actual - expected) * ln(actual / expected)."""
+    expected = np.maximum(np.asarray(reference["shares"], dtype=np.float64), _PSI_FLOOR)
+    actual = np.maximum(_shares(reference["edges"], values), _PSI_FLOOR)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def drift(references: Mapping[str, Mapping], population: pd.DataFrame) -> dict[str, float]:
+    """PSI per feature of a population (today's snapshot) against the training rows' bins."""
+    return {
+        name: psi(reference, population[name].to_numpy(np.float64))
+        for name, reference in references.items()
+        if name in population.columns and len(population)
+    }

@@ -29,7 +29,7 @@ from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
 from features.engine import connect_warehouse
 from features.snapshot import build_snapshot, build_training_set, last_order_day
-from models.prior import PRIOR_FEATURES, BGNBDParams
+from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, BGNBDParams
 from models.pyfunc import log_scorer
 from models.reasons import REASON_CATALOGUE_VERSION
 from models.scorer import ChurnScorer
@@ -53,7 +53,7 @@ from training.registry import (
     promote,
     write_held_out,
 )
-from training.shift import feature_ranges, left_out, share_outside
+from training.shift import feature_ranges, left_out, reference_bins, share_outside
 from training.split import (
     TimeSplit,
     cutoff_spacing,
@@ -65,7 +65,7 @@ from training.split import (
 
 log = logging.getLogger(__name__)
 ORDERS_ONLY_FEATURES: tuple[str, ...] = features_from({ORDERS})  # the ablation's features
-__all__ = ["TrainResult", "TrainingDataError", "train"]
+__all__ = ["TrainResult", "TrainingDataError", "backtest", "train"]
 
 
 @dataclass
@@ -193,16 +193,10 @@ def train(
     names = learnable_features(tables, fit)
     log.info("training set: %d rows; %s", len(frame), split.describe())
 
-    def fit_for(
-        fit_rows: pd.DataFrame, valid_rows: pd.DataFrame, scored: pd.DataFrame, features=names
-    ):
-        """The production procedure at one scoring population: guard, then fit and calibrate."""
-        trained = pd.concat([fit_rows, valid_rows])
-        guard = left_out(share_outside(feature_ranges(trained, features), scored))
-        return fit_scorer(
-            fit_rows, valid_rows, scored, features, FEATURE_CATALOGUE_VERSION, horizon_days,
-            fit_config, prior_params=prior_params, left_out=guard,
-        )  # fmt: skip
+    def fit_for(fit_rows, valid_rows, scored, features=names) -> tuple[ChurnScorer, FitResult]:
+        return fit_guarded(
+            fit_rows, valid_rows, scored, features, horizon_days, fit_config, prior_params
+        )
 
     fit_started = time.perf_counter()
     evaluated, fitted = fit_for(fit, valid, test)
@@ -227,13 +221,9 @@ def train(
         orders_only_probability=orders_only_probability,
     )
 
-    def backtest_fit(fit_rows, valid_rows, scored):
-        scorer, _ = fit_for(fit_rows, valid_rows, scored)
-        return scorer.predict_proba(scorer.matrix(scored))
-
     backtest = run_backtests(
-        frame, cutoffs, horizon_days, backtest_fit, prior_params,
-        latest=(split, probability) if split.honest else None,
+        frame, cutoffs, horizon_days, _probabilities(fit_for, fit_config, prior_params),
+        prior_params, latest=(split, (evaluated, fitted)) if split.honest else None,
     )  # fmt: skip
     if len(scoring) == 0:  # no one active at the scoring date: read scores against the test cutoff
         scoring = test
@@ -264,6 +254,122 @@ def train(
     )
 
 
+def fit_guarded(
+    fit_rows: pd.DataFrame,
+    valid_rows: pd.DataFrame,
+    scored: pd.DataFrame,
+    features: list[str],
+    horizon_days: int,
+    fit_config: FitConfig,
+    prior_params: dict[date, BGNBDParams] | None,
+) -> tuple[ChurnScorer, FitResult]:
+    """The procedure at one scoring population: the shift guard, then fit and calibrate."""
+    trained = pd.concat([fit_rows, valid_rows])
+    guard = left_out(share_outside(feature_ranges(trained, features), scored))
+    return fit_scorer(
+        fit_rows, valid_rows, scored, features, FEATURE_CATALOGUE_VERSION, horizon_days,
+        fit_config, prior_params=prior_params, left_out=guard,
+    )  # fmt: skip
+
+
+def _probabilities(fit_for, fit_config: FitConfig, prior_params):
+    """A backtest's model, as production would have registered it at that date: fitted and
+    calibrated on the split (or `evaluated`, already so), then refitted on every row before it."""
+
+    def fitter(fit_rows: pd.DataFrame, valid_rows: pd.DataFrame, scored: pd.DataFrame,
+               evaluated: tuple[ChurnScorer, FitResult] | None = None) -> np.ndarray:  # fmt: skip
+        scorer, fitted = evaluated or fit_for(fit_rows, valid_rows, scored)
+        trained = pd.concat([fit_rows, valid_rows])
+        guard = left_out(share_outside(feature_ranges(trained, list(scorer.feature_names)), scored))
+        refit, _ = refit_scorer(
+            trained, scored, scorer, fitted.best_iteration, fit_config, prior_params, guard
+        )
+        return refit.predict_proba(refit.matrix(scored))
+
+    return fitter
+
+
+def backtest(
+    as_of: list[date] | None = None,
+    horizon_days: int | None = None,
+    fit_config: FitConfig | None = None,
+    settings: Settings | None = None,
+) -> Backtest:
+    """`churnguard backtest`: replay training at past dates (default: the dates `train` uses), each
+    trained only on label windows that end by it, scored at it, judged on what happened next; the
+    figures are logged to MLflow as a run of their own."""
+    settings = settings or get_settings()
+    horizon_days = horizon_days or settings.horizon_days
+    fit_config = fit_config or FitConfig()
+    con = connect_warehouse(settings)
+    try:
+        check_ready(con, horizon_days)
+        every_days = cutoff_spacing(cutoff_span_days(con, horizon_days))
+        try:
+            cutoffs = training_cutoffs(con, horizon_days, every_days=every_days)
+        except ValueError as error:
+            raise TrainingDataError(str(error)) from error
+        if as_of:
+            cutoffs = _cutoffs_through(as_of, cutoffs, horizon_days, every_days)
+        frame = build_training_set(con, cutoffs, horizon_days, lookback_days=settings.lookback_days)
+        prior_params = _population_priors(con, cutoffs)
+        tables = table_fingerprints(con)
+    finally:
+        con.close()
+    names = learnable_features(tables, frame)
+
+    def fit_for(fit_rows, valid_rows, scored):
+        return fit_guarded(fit_rows, valid_rows, scored, names, horizon_days, fit_config,
+                           prior_params)  # fmt: skip
+
+    result = run_backtests(
+        frame,
+        cutoffs,
+        horizon_days,
+        _probabilities(fit_for, fit_config, prior_params),
+        prior_params,
+        dates=as_of,
+    )
+    with mlflow_store(settings) as client:
+        experiment_id = ensure_experiment(client, settings.experiment, settings)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"backtest-h{horizon_days}"):
+            mlflow.set_tags({"kind": "backtest", "verdict": result.verdict()[:5000]})
+            mlflow.log_params({"horizon_days": horizon_days, "cutoff_every_days": every_days,
+                               "backtest_dates": ",".join(str(d.as_of) for d in result.dates) or "-"})  # fmt: skip
+            mlflow.log_metrics(result.metrics())
+            _log_backtest_dates(result)
+    return result
+
+
+def _cutoffs_through(
+    as_of: list[date], cutoffs: list[date], horizon_days: int, every_days: int
+) -> list[date]:
+    """The training grid re-anchored on each requested date (so each date is a cutoff itself)."""
+    latest = cutoffs[-1]
+    late = [d for d in as_of if d > latest]
+    if late:
+        raise TrainingDataError(
+            f"--as-of {late[0]}: its {horizon_days}-day label window ends after the last order; "
+            f"choose a date on or before {latest}"
+        )
+    earliest = cutoffs[0]
+    grid = set()
+    for day in as_of:
+        step = day
+        while step >= earliest:
+            grid.add(step)
+            step -= timedelta(days=every_days)
+    return sorted(grid)
+
+
+def _log_backtest_dates(result: Backtest) -> None:
+    for step, judged in enumerate(result.dates):
+        for kind, figures in judged.figures.items():
+            for measure, value in figures.items():
+                if np.isfinite(value):
+                    mlflow.log_metric(f"backtest_at_date_{kind}_{measure}", value, step=step)
+
+
 def _production_model(
     backtest: Backtest,
     frame: pd.DataFrame,
@@ -283,6 +389,7 @@ def _production_model(
     shift = share_outside(feature_ranges(frame, names), scoring)
     metadata: dict[str, object] = {
         "verdict": backtest.verdict(),
+        "expected_roc_auc": round(backtest.expected_auc(), 4),
         "scoring_date_at_training": str(scoring_day),
         "shift_at_training": {k: round(v, 4) for k, v in shift.items()},
         "backtest_margin_over_better_rule": round(backtest.margin(), 4),
@@ -291,16 +398,23 @@ def _production_model(
         params = None if prior_params is None else prior_params.get(scoring_day)
         production = rule_scorer(
             backtest.choice, test, scoring, params, horizon_days, FEATURE_CATALOGUE_VERSION,
-            {**metadata, "training_ranges": feature_ranges(frame, list(PRIOR_FEATURES))},
+            {**metadata, "drift_reference": _drift_reference(test, [RECENCY, FREQUENCY])},
         )  # fmt: skip
         return production, None, shift, time.perf_counter() - started
     guard = left_out(shift)
     used = [n for n in names if n not in guard]
     production, refitted = refit_scorer(
         frame, scoring, evaluated, fitted.best_iteration, fit_config, prior_params, guard,
-        {**metadata, "model_kind": "trees", "training_ranges": feature_ranges(frame, used)},
+        {**metadata, "model_kind": "trees", "training_ranges": feature_ranges(frame, used),
+         "drift_reference": _drift_reference(test, used)},
     )  # fmt: skip
     return production, refitted, shift, time.perf_counter() - started
+
+
+def _drift_reference(frame: pd.DataFrame, names: list[str]) -> dict[str, dict[str, list[float]]]:
+    """Decile bins per feature of the latest labelled cutoff's customers (the newest population the
+    model was trained on), kept with the model for `churnguard monitor`."""
+    return {name: reference_bins(frame[name].to_numpy(np.float64)) for name in names}
 
 
 # --- the run's record in MLflow --------------------------------------------------------------------
@@ -424,11 +538,7 @@ def _log_metrics(record: RunRecord) -> None:
         mlflow.log_metric(
             "heldout_churn_rate_by_decile", float(row.churn_rate), step=int(row.decile)
         )
-    for step, judged in enumerate(record.backtest.dates):
-        for kind, figures in judged.figures.items():
-            for measure, value in figures.items():
-                if np.isfinite(value):
-                    mlflow.log_metric(f"backtest_at_date_{kind}_{measure}", value, step=step)
+    _log_backtest_dates(record.backtest)
 
 
 def _log_artifacts(record: RunRecord) -> None:

@@ -45,5 +45,5 @@ def test_the_probe_passes_a_good_scorer_and_finds_it_inside_a_model(scorer, tmp_
 def test_a_model_without_scorer_files_is_unusable(scorer, tmp_path):
     folder = scorer.save(tmp_path / "model" / "scorer")
     shutil.rmtree(folder)
-    with pytest.raises(ModelUnusable, match=r"no booster\.txt"):
+    with pytest.raises(ModelUnusable, match=r"no scorer\.json"):
         scorer_folder(tmp_path / "model")
