@@ -27,8 +27,9 @@ def scorer_folder(root: Path) -> Path:
     from models.scorer import SCORER_FILE
 
     # a baseline rule registered as the model has a scorer.json and no booster.txt
-    for description in sorted(Path(root).rglob(SCORER_FILE)):
-        return description.parent
+    found = sorted(Path(root).rglob(SCORER_FILE))
+    if found:
+        return found[0].parent
     raise ModelUnusable(f"no {SCORER_FILE} in the model's files")
 
 

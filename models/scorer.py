@@ -230,6 +230,7 @@ class ChurnScorer:
         if self.booster is not None:
             self.booster.save_model(str(folder / BOOSTER_FILE))
         description = {
+            "has_trees": self.booster is not None,  # a baseline rule as the model has none
             "calibrator": self.calibrator.to_dict(),
             "feature_names": list(self.feature_names),
             "feature_schema_version": self.feature_schema_version,
@@ -246,11 +247,12 @@ class ChurnScorer:
     def load(cls, folder: Path | str) -> ChurnScorer:
         folder = Path(folder)
         description = json.loads((folder / SCORER_FILE).read_text())
-        booster = (
-            lgb.Booster(model_file=str(folder / BOOSTER_FILE))
-            if (folder / BOOSTER_FILE).exists()
-            else None
-        )
+        has_trees = bool(description.get("has_trees", True))
+        if has_trees and not (folder / BOOSTER_FILE).exists():
+            raise FileNotFoundError(
+                f"{folder / BOOSTER_FILE} is missing: {SCORER_FILE} says the model has trees"
+            )
+        booster = lgb.Booster(model_file=str(folder / BOOSTER_FILE)) if has_trees else None
         if booster is not None and booster.num_feature() != len(description["feature_names"]):
             raise FeatureSchemaError(
                 f"{folder / BOOSTER_FILE} has {booster.num_feature()} features but {SCORER_FILE} "

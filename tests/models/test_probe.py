@@ -47,3 +47,12 @@ def test_a_model_without_scorer_files_is_unusable(scorer, tmp_path):
     shutil.rmtree(folder)
     with pytest.raises(ModelUnusable, match=r"no scorer\.json"):
         scorer_folder(tmp_path / "model")
+
+
+def test_a_tree_model_whose_booster_is_gone_is_refused(scorer, tmp_path):
+    """A tree model that lost its booster.txt must not quietly score with its prior alone (a
+    baseline rule registered as the model has none, and says so in scorer.json)."""
+    folder = scorer.save(tmp_path / "trees")
+    (folder / BOOSTER_FILE).unlink()
+    with pytest.raises(ModelUnusable, match=r"booster\.txt is missing"):
+        probe_scorer_files(folder)
