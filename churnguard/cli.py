@@ -252,7 +252,8 @@ def train_command(
     from training.train import TrainingDataError, train
 
     try:
-        result = train(horizon_days=horizon_days, experiment=experiment, promote_after=promote)
+        with console.status("training: features at every cutoff, fit, evaluation, MLflow ..."):
+            result = train(horizon_days=horizon_days, experiment=experiment, promote_after=promote)
     except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
         raise fail(error) from None
     console.print(result.summary(), soft_wrap=True)
@@ -292,7 +293,8 @@ def score_command(
     from training.score import write_batch_scores
 
     try:
-        summary = write_batch_scores(_day(as_of, "--as-of"), out, model_uri=model)
+        with console.status("scoring every active customer ..."):
+            summary = write_batch_scores(_day(as_of, "--as-of"), out, model_uri=model)
     except (NoChampionError, FileNotFoundError, ValueError) as error:
         raise fail(error) from None
     console.print(summary.message(), soft_wrap=True)
@@ -314,9 +316,10 @@ def daily_command(
     from models.pyfunc import NoChampionError
 
     try:
-        report = run_daily(
-            get_settings(), _day(as_of, "--as-of") if as_of else None, model_uri=model
-        )
+        with console.status("daily: features, scores, reasons, snapshot, queues ..."):
+            report = run_daily(
+                get_settings(), _day(as_of, "--as-of") if as_of else None, model_uri=model
+            )
     except (NoChampionError, FileNotFoundError, ValueError) as error:
         raise fail(error) from None
     console.print(format_daily_report(report), soft_wrap=True)
