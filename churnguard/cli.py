@@ -248,6 +248,7 @@ def train_command(
     """Train on the warehouse, evaluate against the baselines, log to MLflow and register the model.
 
     On a registry without a champion, a model that passes the gate becomes champion even without --promote."""
+    from churnguard.uplift_job import train_uplift_from_history
     from features.warehouse import WarehouseVersionError
     from training.train import TrainingDataError, train
 
@@ -257,6 +258,7 @@ def train_command(
     except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
         raise fail(error) from None
     console.print(result.summary(), soft_wrap=True)
+    console.print(train_uplift_from_history(horizon_days, promote), soft_wrap=True)
     if promote and result.promotion is not None and not result.promotion.promoted:
         raise typer.Exit(2)
 

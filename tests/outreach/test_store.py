@@ -39,7 +39,7 @@ def test_upgrade_creates_the_tables_on_an_empty_database_and_reruns_as_a_no_op(
         "outreach_runs",
         "outreach_history",
     } <= tables
-    assert versions == [("0002",)]
+    assert versions == [("0003",)]
 
 
 def test_rebuilding_a_day_writes_nothing_and_reports_already_built(store: OutreachStore) -> None:
