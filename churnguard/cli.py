@@ -315,12 +315,13 @@ def train_command(
 
     settings = _with_engine(engine)
     try:
-        result = train(
-            horizon_days=horizon_days,
-            experiment=experiment,
-            promote_after=promote,
-            settings=settings,
-        )
+        with console.status("training: features at every cutoff, fit, evaluation, MLflow ..."):
+            result = train(
+                horizon_days=horizon_days,
+                experiment=experiment,
+                promote_after=promote,
+                settings=settings,
+            )
     except (
         TrainingDataError,
         FileNotFoundError,
@@ -399,12 +400,13 @@ def score_command(
 
     settings = get_settings()
     try:
-        if settings.engine == "spark":
-            from churnguard.spark_batch import score_customers_on_spark
+        with console.status("scoring every active customer ..."):
+            if settings.engine == "spark":
+                from churnguard.spark_batch import score_customers_on_spark
 
-            summary = score_customers_on_spark(_day(as_of, "--as-of"), out, model, settings)
-        else:
-            summary = write_batch_scores(_day(as_of, "--as-of"), out, model_uri=model)
+                summary = score_customers_on_spark(_day(as_of, "--as-of"), out, model, settings)
+            else:
+                summary = write_batch_scores(_day(as_of, "--as-of"), out, model_uri=model)
     except (NoChampionError, FileNotFoundError, ValueError, SparkUnavailableError) as error:
         raise fail(error) from None
     console.print(summary.message(), soft_wrap=True)
@@ -427,9 +429,10 @@ def daily_command(
     from models.pyfunc import NoChampionError
 
     try:
-        report = run_daily(
-            get_settings(), _day(as_of, "--as-of") if as_of else None, model_uri=model
-        )
+        with console.status("daily: features, scores, reasons, snapshot, queues ..."):
+            report = run_daily(
+                get_settings(), _day(as_of, "--as-of") if as_of else None, model_uri=model
+            )
     except (NoChampionError, FileNotFoundError, ValueError, SparkUnavailableError) as error:
         raise fail(error) from None
     except Exception as error:

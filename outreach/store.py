@@ -297,12 +297,7 @@ class OutreachStore:
 
         Only the agent who claimed an item may move it on from `claimed`. Moving to `contacted`
         also records the outreach in the history that cooldown reads."""
-        try:
-            target = ItemState(state)
-        except ValueError:
-            raise OutreachError(
-                f"unknown state {state!r}; expected one of {[s.value for s in ItemState]}"
-            ) from None
+        target = _known_state(state)
         if not agent:
             raise OutreachError(f"item {item_id}: an agent name is required")
         now = now or utcnow()
@@ -363,7 +358,7 @@ class OutreachStore:
         if team is not None:
             query = query.where(queue_items.c.team == team)
         if state is not None:
-            query = query.where(queue_items.c.state == ItemState(state).value)
+            query = query.where(queue_items.c.state == _known_state(state).value)
         query = query.order_by(queue_items.c.team, queue_items.c.priority_rank)
         return self._frame(query, [c.name for c in queue_items.c])
 
@@ -459,6 +454,15 @@ class OutreachStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+
+def _known_state(state: ItemState | str) -> ItemState:
+    try:
+        return ItemState(state)
+    except ValueError:
+        raise OutreachError(
+            f"unknown state {state!r}; expected one of {', '.join(s.value for s in ItemState)}"
+        ) from None
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

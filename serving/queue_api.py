@@ -306,11 +306,13 @@ def build_queue_app(
         known = teams()
         queue = access()
         day, busy = queue_date, None
-        if queue is not None:
-            latest = queue.store.latest_queue_date()
-            day = day or latest
-            if day is not None:
-                busy = first_team_with_work(queue.store, day, known)
+        try:
+            if queue is not None:
+                day = day or queue.store.latest_queue_date()
+                if day is not None:
+                    busy = first_team_with_work(queue.store, day, known)
+        except (OperationalError, InterfaceError):
+            pass  # the shell still opens; loading the rows will say the database is away
         html = pages.get_template("agent.html").render(
             teams=known,
             team=team or busy or (known[0] if known else ""),

@@ -172,6 +172,9 @@ def test_the_readme_examples_run_on_the_demo_data(
         assert scored["results"][0]["risk_band"] == "high"
         assert queue["queue_date"] == "2025-07-01" and queue["items"], queue
         assert shlex.split(lines[0])  # the README's lines are valid shell
+        # the agents' page the demo points to opens on the demo's queue date
+        page = httpx.get(f"http://127.0.0.1:{port}/agent", timeout=10)
+        assert page.status_code == 200 and 'value="2025-07-01"' in page.text
     finally:
         server.send_signal(signal.SIGTERM)
         try:

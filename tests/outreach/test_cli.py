@@ -164,6 +164,12 @@ def test_no_queue_yet_says_to_run_daily(churnguard_home: Path) -> None:
     assert "no queue built yet; run `churnguard daily` first" in result.output
 
 
+def test_an_unknown_state_lists_the_states(built: pd.DataFrame) -> None:
+    result = runner.invoke(app, ["queue", "list", "--state", "lost"])
+    assert result.exit_code == 2
+    assert "unknown state 'lost'; expected one of queued, claimed, contacted" in result.output
+
+
 FORMULAS = ('=HYPERLINK("http://evil.example","click")', "@SUM(A1:A9)", "+1+1", "-2+3")
 
 
