@@ -65,13 +65,24 @@ def generate_command(
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same bytes."),
     start: str = typer.Option("2023-01-01", "--start", help="First day of the shop (ISO date)."),
     end: str = typer.Option("2025-12-31", "--end", help="Last day of the shop (ISO date)."),
+    language: str = typer.Option(
+        "en", "--language", help="Language of the customers, reviews and tickets: en or ja."
+    ),
 ) -> None:
     """Write a realistic synthetic shop in the input contract (customers, orders, deliveries, feedback)."""
     from shopsim import ShopConfig, generate_shop, summarize_shop
 
-    config = ShopConfig(
-        customers=customers, seed=seed, start=date.fromisoformat(start), end=date.fromisoformat(end)
-    )
+    try:
+        config = ShopConfig(
+            customers=customers,
+            seed=seed,
+            start=date.fromisoformat(start),
+            end=date.fromisoformat(end),
+            language=language,
+        )
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     summary = generate_shop(config, out)
     console.print(summarize_shop(summary))
 
@@ -326,7 +337,7 @@ def ingest_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from features.ingest import IngestError, ingest
-    from features.reports import summary_table, top_rules_table
+    from features.reports import languages_table, summary_table, top_rules_table
 
     def bars() -> Progress:
         return Progress(
@@ -346,6 +357,9 @@ def ingest_command(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     console.print(summary_table(result))
+    languages = languages_table(result)
+    if languages is not None:
+        console.print(languages)
     rules = top_rules_table(result)
     if rules is not None:
         console.print(rules)
@@ -354,6 +368,46 @@ def ingest_command(
         console.print(f"data docs: {result.data_docs_path}", soft_wrap=True)
     if any(t.quarantined for t in result.tables):
         console.print(f"quarantined rows: {result.quarantine_file}", soft_wrap=True)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Bring the warehouse of an older input contract up to this one (adds tables and empty columns)."""
+    from features.warehouse import (
+        MIGRATES_FROM,
+        WarehouseVersionError,
+        connect,
+        migrate,
+        recorded_contract_version,
+    )
+
+    settings = get_settings()
+    path = settings.warehouse_path
+    if not path.exists():
+        typer.echo(
+            f"error: no warehouse at {path}: run `churnguard ingest DATA_DIR` first", err=True
+        )
+        raise typer.Exit(2)
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        recorded = recorded_contract_version(con)
+        if recorded in MIGRATES_FROM:
+            changes = migrate(con, path, recorded)
+            console.print(f"migrated {path} from contract v{recorded}: " + "; ".join(changes))
+            return
+    except WarehouseVersionError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        con.close()
+    try:
+        connect(path).close()
+    except WarehouseVersionError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    console.print(f"{path} already follows this contract; nothing to do")
 
 
 @app.command("contract")

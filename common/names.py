@@ -10,7 +10,7 @@ CHAMPION_ALIAS: Final = "champion"
 CHAMPION_URI: Final = f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}"
 DEFAULT_EXPERIMENT: Final = "churnguard"
 
-CONTRACT_VERSION: Final = "1"
+CONTRACT_VERSION: Final = "2"
 
 ORDERS: Final = "orders"
 DELIVERIES: Final = "deliveries"

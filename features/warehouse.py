@@ -3,7 +3,9 @@
 Besides the contract tables (DDL from `features.contract`) it holds two internal tables written by
 ingest: `quarantine` (every rejected row with the rules it broke) and `ingest_runs` (one row per
 successful run). Timestamps are naive UTC. `warehouse_meta` records the contract version that wrote
-it: a warehouse of another version is refused at open, never read as if it were this one.
+it: a warehouse of another version is refused at open, never read as if it were this one, except an
+older version listed in `MIGRATES_FROM`, which a writable open brings up to date by adding what the
+contract has and it lacks (tables, and columns that may be empty); nothing is dropped or rewritten.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from features.contract import CONTRACT
 
 META_TABLE = "warehouse_meta"
 META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+
+
+MIGRATES_FROM = frozenset(
+    {"1"}
+)  # versions whose every difference is a new table or nullable column
 
 
 class WarehouseVersionError(ValueError):
@@ -61,7 +68,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # jobs report their own progress; no stray bars
     try:
-        check_contract_version(con, path)
+        check_contract_version(con, path, read_only)
         if not read_only:
             create_schema(con)
     except BaseException:
@@ -82,19 +89,90 @@ def recorded_contract_version(con: duckdb.DuckDBPyConnection) -> str | None:
     return None if row is None else row[0]
 
 
-def check_contract_version(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
-    """Refuse a warehouse written by another contract version (or by one that recorded none)."""
+def check_contract_version(
+    con: duckdb.DuckDBPyConnection, path: Path | str, read_only: bool = False
+) -> None:
+    """Refuse a warehouse written by another contract version (or by one that recorded none);
+    migrate one of an older version in `MIGRATES_FROM` when the connection may write."""
     recorded = recorded_contract_version(con)
     if recorded is None:
         tables = _tables(con)
         if ORDERS not in tables or row_count(con, ORDERS) == 0:
             return  # a new (or empty) warehouse: create_schema records this version
         recorded = "0 (no version recorded)"
+    if recorded in MIGRATES_FROM:
+        if read_only:
+            raise WarehouseVersionError(
+                f"warehouse at {path} was written by contract v{recorded}; this churnguard reads "
+                f"v{CONTRACT_VERSION}: run `churnguard migrate` once to add what v{CONTRACT_VERSION} "
+                "has (its data is kept)"
+            )
+        migrate(con, path, recorded)
+        return
     if recorded != CONTRACT_VERSION:
         raise WarehouseVersionError(
             f"warehouse at {path} was written by contract v{recorded}; this churnguard reads "
             f"v{CONTRACT_VERSION}: re-ingest into a new CHURNGUARD_HOME or migrate it"
         )
+
+
+def missing_from_contract(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Contract tables the warehouse lacks, and (table, column) pairs its existing tables lack."""
+    tables = _tables(con)
+    existing = {
+        (table, column)
+        for table, column in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns()"
+        ).fetchall()
+    }
+    new_tables = [name for name in CONTRACT if name not in tables]
+    new_columns = [
+        (name, column.name)
+        for name, table in CONTRACT.items()
+        if name in tables
+        for column in (*table.columns, *table.derived_columns)
+        if (name, column.name) not in existing
+    ]
+    return new_tables, new_columns
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: Path | str, recorded: str) -> list[str]:
+    """Bring a warehouse of an older contract up to this one in one transaction; say what changed.
+
+    Generic: every table the contract has and the warehouse lacks is created, every column it lacks
+    is added empty. A missing column that may not be empty cannot be added this way and is refused.
+    """
+    new_tables, new_columns = missing_from_contract(con)
+    required = [
+        f"{table}.{column}"
+        for table, column in new_columns
+        if not CONTRACT[table].column(column).nullable
+    ]
+    if required:
+        raise WarehouseVersionError(
+            f"warehouse at {path} (contract v{recorded}) lacks {', '.join(required)}, which "
+            f"contract v{CONTRACT_VERSION} requires: re-ingest into a new CHURNGUARD_HOME"
+        )
+    changes: list[str] = []
+    con.begin()
+    try:
+        for table in new_tables:
+            con.execute(CONTRACT[table].warehouse_ddl())
+            changes.append(f"created table {table}")
+        for table, column in new_columns:
+            kind = CONTRACT[table].column(column).duckdb_type
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            changes.append(f"added {table}.{column} ({kind}, empty)")
+        con.execute(
+            f"UPDATE {META_TABLE} SET value = ? WHERE key = 'contract_version'", [CONTRACT_VERSION]
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return changes
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -87,6 +87,7 @@ class ShopConfig:
     truth_horizon_days: int = 90
     truth_lookback_days: int = 365
     step_days: int = 7
+    language: str = "en"  # the language of its customers and their reviews and tickets: en or ja
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -95,6 +96,12 @@ class ShopConfig:
             raise ValueError(f"ShopConfig.end ({self.end}) must be after start ({self.start})")
         if abs(sum(r.share for r in self.regions) - 1.0) > 1e-9:
             raise ValueError("ShopConfig.regions: shares must sum to 1")
+        from shopsim.texts import LANGUAGES
+
+        if self.language not in LANGUAGES:
+            raise ValueError(
+                f"ShopConfig.language must be one of {', '.join(LANGUAGES)}, got {self.language!r}"
+            )
         if self.truth_horizon_days < 1 or self.step_days < 1:
             raise ValueError("ShopConfig: truth_horizon_days and step_days must be >= 1")
 
