@@ -99,3 +99,17 @@ def test_ingest_stores_each_texts_language_and_leaves_unsupported_ones_unscored(
     assert result.sentiment["rows_unsupported_language"] == {"ko": 2}
     assert result.sentiment["by_language"]["ja"]["scorer"] == "ja-lexicon"
     assert result.table("feedback").loaded == 4  # an unscored text is still loaded, never lost
+
+
+def test_the_customers_language_is_stated_else_their_texts_else_the_shops() -> None:
+    from features.language import customer_language
+
+    assert customer_language("ja-JP", ["en", "en"], "en") == "ja"
+    assert customer_language(None, ["ja", "en", "ja"], "en") == "ja"
+    assert customer_language("", ["und"], "ja") == "ja"
+    assert customer_language(None, ["en", "ja"], "ja") == "en"  # a tie: the latest text's
+
+
+def test_english_function_words_decide_quickly_but_not_for_dutch() -> None:
+    assert detect_language("Het pakket was te laat en de doos is kapot") == "nl"
+    assert detect_language("my parcel is late and the box was crushed") == "en"
