@@ -17,6 +17,7 @@ import pandas as pd
 
 from common.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+from features.language import customer_languages
 from features.publish import publish_snapshot, write_parquet_atomically
 from features.snapshot import build_snapshot
 from features.warehouse import connect
@@ -25,7 +26,13 @@ from models.scorer import ChurnScorer
 from outreach.daily import build_daily_queues, open_day
 from outreach.playbooks import Playbooks, load_playbooks
 from outreach.records import QueueRunReport
-from outreach.rules import EXCLUSION_RULES, SCORED_COLUMNS, OutreachConfig, expected_value
+from outreach.rules import (
+    DRAFT_FACT_COLUMNS,
+    EXCLUSION_RULES,
+    SCORED_COLUMNS,
+    OutreachConfig,
+    expected_value,
+)
 from outreach.store import OutreachStore, open_store
 
 # Reasons (TreeSHAP) cost ~1 ms a row, so they are computed only for the customers who can reach a
@@ -109,6 +116,8 @@ def score_customers(
             "orders_365d": snapshot["orders_365d"].to_numpy(),
             "avg_order_value": snapshot["avg_order_value"].to_numpy(),
             "tenure_days": snapshot["days_since_first_order"].to_numpy(),
+            # facts the drafts state ("your order of 12 May arrived 4 days late")
+            **{name: snapshot[name].to_numpy() for name in DRAFT_FACT_COLUMNS},
         }
     )
     scores["expected_value"] = expected_value(
@@ -138,13 +147,16 @@ def run_daily(
     """Score every active customer at `as_of` (default: `default_as_of`), publish the snapshot for
     the service, write the scores export and build the day's queues."""
     settings.ensure_home()
-    config = config or OutreachConfig(horizon_days=settings.horizon_days)
+    config = config or OutreachConfig(
+        horizon_days=settings.horizon_days, default_language=settings.language
+    )
     playbooks = playbooks or load_playbooks()
     con = connect(settings.warehouse_path, read_only=True)
     try:
         as_of = as_of or default_as_of(con)
         snapshot = build_snapshot(con, as_of, settings.lookback_days)
         customers = _customers_table(con)
+        languages = customer_languages(con, settings.language)
     finally:
         con.close()
     if snapshot.empty:
@@ -172,7 +184,7 @@ def run_daily(
     scores["as_of"] = pd.Timestamp(as_of)
 
     scores_path = write_parquet_atomically(
-        scores.drop(columns=["orders_365d", "avg_order_value", "tenure_days"]),
+        scores.drop(columns=["orders_365d", "avg_order_value", "tenure_days", *DRAFT_FACT_COLUMNS]),
         settings.exports_dir / f"scores_{as_of.isoformat()}.parquet",
     )
     snapshot_path = publish_snapshot(
@@ -184,7 +196,7 @@ def run_daily(
     above_floor = scores["churn_probability"].to_numpy() >= config.min_churn_probability
     in_queue_run = ~above_floor | scores["customer_id"].isin(cooling).to_numpy()
     in_queue_run[explained] = True
-    queue_input = scores.loc[in_queue_run, list(SCORED_COLUMNS)]
+    queue_input = scores.loc[in_queue_run, [*SCORED_COLUMNS, *DRAFT_FACT_COLUMNS]]
     queues = build_daily_queues(
         store,
         queue_input,
@@ -196,6 +208,7 @@ def run_daily(
         over_capacity_before=int((~in_queue_run).sum()),
         scored_total=len(scores),
         opened=opened,
+        languages=languages,
     )
     return DailyReport(
         as_of=as_of,

@@ -8,6 +8,7 @@ day's build, never a rewrite of an old one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -45,6 +46,7 @@ def build_daily_queues(
     over_capacity_before: int = 0,
     scored_total: int | None = None,
     opened: OpenedDay | None = None,
+    languages: Mapping[str, str] | None = None,
 ) -> QueueRunReport:
     """Build the queues of `as_of`: expire stale unclaimed items, read who is cooling down, apply the
     rules (`outreach.rules.select_outreach`) and store items, control members and the run report.
@@ -55,7 +57,8 @@ def build_daily_queues(
     `over_capacity_before`: customers the caller already cut as ranking below any day's capacity (the
     daily job explains only the top candidates); they are counted as over_capacity, and
     `scored_total` (default len(scored)) is how many customers were scored in all. `opened`: the
-    caller's `open_day` of this date, when it already opened it.
+    caller's `open_day` of this date, when it already opened it. `languages`: each customer's
+    language (`features.language.customer_languages`); others get `config.default_language`.
     """
     config = config or OutreachConfig()
     playbooks = playbooks or load_playbooks()
@@ -65,7 +68,9 @@ def build_daily_queues(
 
     started_at = utcnow()
     opened = opened or open_day(store, as_of, config)
-    selection = select_outreach(scored, customers, as_of, playbooks, config, opened.cooling_down)
+    selection = select_outreach(
+        scored, customers, as_of, playbooks, config, opened.cooling_down, languages
+    )
     report = QueueRunReport(
         queue_date=as_of,
         period=selection.period,

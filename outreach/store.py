@@ -23,6 +23,7 @@ from sqlalchemy import (
     cast,
     create_engine,
     event,
+    func,
     insert,
     literal_column,
     null,
@@ -32,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from outreach.playbooks import Playbooks
 from outreach.records import (
     OPEN_STATES,
     ItemState,
@@ -147,13 +149,14 @@ class OutreachStore:
 
     def cooling_down(self, as_of: date, cooldown_days: int) -> set[str]:
         """Customers not to queue on `as_of`: contacted or held out as control within the last
-        `cooldown_days` days, or holding an open (queued/claimed) item from an earlier day."""
+        `cooldown_days` days, or holding an open (queued/claimed) item of any other day (a scheduled
+        retry or follow-up included: a follow-up is never doubled by a new contact)."""
         since = as_of - timedelta(days=cooldown_days - 1)
         since_at = datetime.combine(since, datetime.min.time())
         queries = [
             select(queue_items.c.customer_id).where(
                 queue_items.c.state.in_([s.value for s in OPEN_STATES]),
-                queue_items.c.queue_date < as_of,
+                queue_items.c.queue_date != as_of,
             )
         ]
         if cooldown_days > 0:
@@ -229,7 +232,9 @@ class OutreachStore:
             raise OutreachError("claim: an agent name is required")
         now = now or utcnow()
         candidates = select(queue_items.c.id).where(
-            queue_items.c.team == team, queue_items.c.state == ItemState.QUEUED.value
+            queue_items.c.team == team,
+            queue_items.c.state == ItemState.QUEUED.value,
+            queue_items.c.queue_date <= max(now.date(), queue_date or now.date()),
         )
         if queue_date is not None:
             candidates = candidates.where(queue_items.c.queue_date == queue_date)
@@ -275,11 +280,23 @@ class OutreachStore:
         agent: str,
         notes: str | None = None,
         now: datetime | None = None,
+        message_subject: str | None = None,
+        message_body: str | None = None,
+        playbooks: Playbooks | None = None,
     ) -> QueueItem:
         """Move an item to `state`, recording who and when; illegal moves raise IllegalTransition.
 
         Only the agent who claimed an item may move it on from `claimed`. Moving to `contacted`
-        also records the outreach in the history that cooldown reads."""
+        also records the outreach in the history that cooldown reads, and keeps the draft as the
+        agent edited it (`message_subject`, `message_body`: what was sent). `no_answer` and
+        `resolved` schedule the next step (`outreach.followups.next_step`, policy from `playbooks`,
+        default the shipped file) in the same transaction."""
+        if (message_subject is not None or message_body is not None) and ItemState(
+            state
+        ) is not ItemState.CONTACTED:
+            raise OutreachError(
+                f"item {item_id}: a draft can be edited only when recording contacted"
+            )
         try:
             target = ItemState(state)
         except ValueError:
@@ -312,6 +329,10 @@ class OutreachStore:
                 values |= {"claimed_by": None, "claimed_at": None}
             elif target is ItemState.CONTACTED:
                 values |= {"contacted_by": agent, "contacted_at": now}
+                if message_subject is not None:
+                    values["message_subject"] = message_subject
+                if message_body is not None:
+                    values["message_body"] = message_body
             else:
                 values |= {"outcome_by": agent, "outcome_at": now}
             if notes:
@@ -334,7 +355,36 @@ class OutreachStore:
                         agent=agent,
                     )
                 )
+            if target in (ItemState.NO_ANSWER, ItemState.RESOLVED):
+                self._schedule_next(connection, dict(row), target, now, playbooks)
         return self.item(item_id)
+
+    def _schedule_next(
+        self,
+        connection: Connection,
+        row: dict[str, Any],
+        outcome: ItemState,
+        now: datetime,
+        playbooks: Playbooks | None,
+    ) -> None:
+        """Insert the step an outcome schedules, unless the customer already holds another open
+        item or an item on that day (a new contact or another step: one conversation at a time)."""
+        from outreach.followups import next_step
+        from outreach.playbooks import load_playbooks
+
+        step = next_step(row, outcome, now, playbooks or load_playbooks())
+        if step is None:
+            return
+        busy = connection.execute(
+            select(queue_items.c.id).where(
+                queue_items.c.customer_id == row["customer_id"],
+                queue_items.c.id != row["id"],
+                (queue_items.c.queue_date == step["queue_date"])
+                | queue_items.c.state.in_([s.value for s in OPEN_STATES]),
+            )
+        ).first()
+        if busy is None:
+            connection.execute(insert(queue_items).values(**step, created_at=now))
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -349,6 +399,51 @@ class OutreachStore:
             query = query.where(queue_items.c.state == ItemState(state).value)
         query = query.order_by(queue_items.c.team, queue_items.c.priority_rank)
         return self._frame(query, [c.name for c in queue_items.c])
+
+    def work_list(
+        self, team: str, queue_date: date, now: datetime | None = None
+    ) -> list[QueueItem]:
+        """What a team has to do on a date: its items of that day plus items of earlier days still
+        open; overdue first (earliest due first), then by day and priority."""
+        now = now or utcnow()
+        query = select(queue_items).where(
+            queue_items.c.team == team,
+            (queue_items.c.queue_date == queue_date)
+            | (
+                (queue_items.c.queue_date < queue_date)
+                & queue_items.c.state.in_([s.value for s in OPEN_STATES])
+            ),
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        items = [QueueItem.model_validate(dict(row)) for row in rows]
+        far = datetime.max
+
+        def order(item: QueueItem) -> tuple:
+            overdue = item.is_overdue(now)
+            return (
+                not overdue,
+                item.due_at or far if overdue else far,
+                item.queue_date,
+                item.priority_rank,
+                item.id,
+            )
+
+        return sorted(items, key=order)
+
+    def overdue_counts(self, now: datetime | None = None) -> dict[str, int]:
+        """Open items past their due time, per team (for /metrics)."""
+        now = now or utcnow()
+        query = (
+            select(queue_items.c.team, func.count())
+            .where(
+                queue_items.c.state.in_([s.value for s in OPEN_STATES]),
+                queue_items.c.due_at < now,
+            )
+            .group_by(queue_items.c.team)
+        )
+        with self.engine.connect() as connection:
+            return {team: int(n) for team, n in connection.execute(query).all()}
 
     def control_group(self, queue_date: date) -> pd.DataFrame:
         """The customers held out as control on a date."""
