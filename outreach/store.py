@@ -431,6 +431,13 @@ class OutreachStore:
 
         return sorted(items, key=order)
 
+    def scheduled_by(self, item_id: int) -> list[QueueItem]:
+        """The steps an item's outcome scheduled (a retry or a follow-up check)."""
+        query = select(queue_items).where(queue_items.c.follows_item_id == item_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(queue_items.c.id)).mappings().all()
+        return [QueueItem.model_validate(dict(row)) for row in rows]
+
     def overdue_counts(self, now: datetime | None = None) -> dict[str, int]:
         """Open items past their due time, per team (for /metrics)."""
         now = now or utcnow()
@@ -461,8 +468,10 @@ class OutreachStore:
         return self._frame(query, [c.name for c in history.c])
 
     def assignments(self, start: date, end: date) -> pd.DataFrame:
-        """Every queued item and control member dated in [start, end]: customer_id, queue_date,
-        group ('queued' or 'control'), team, playbook, state (None for control)."""
+        """Every first-contact item and control member dated in [start, end]: customer_id,
+        queue_date, group ('queued' or 'control'), team, playbook, state (None for control).
+        Retries and follow-up checks are not assignments: they would blur the comparison with a
+        control group that gets none (`follow_up_counts` reports them apart)."""
         queued = select(
             queue_items.c.customer_id,
             queue_items.c.queue_date,
@@ -470,7 +479,7 @@ class OutreachStore:
             queue_items.c.team,
             queue_items.c.playbook,
             queue_items.c.state,
-        ).where(queue_items.c.queue_date.between(start, end))
+        ).where(queue_items.c.queue_date.between(start, end), queue_items.c.step == "contact")
         control = select(
             control_members.c.customer_id,
             control_members.c.queue_date,
@@ -483,6 +492,19 @@ class OutreachStore:
         frame = self._frame(queued.union_all(control), columns)
         frame["queue_date"] = pd.to_datetime(frame["queue_date"]).dt.date
         return frame
+
+    def follow_up_counts(self, start: date, end: date) -> dict[str, dict[str, int]]:
+        """Retries and follow-up checks dated in [start, end], per step, by state."""
+        query = (
+            select(queue_items.c.step, queue_items.c.state, func.count())
+            .where(queue_items.c.queue_date.between(start, end), queue_items.c.step != "contact")
+            .group_by(queue_items.c.step, queue_items.c.state)
+        )
+        counts: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as connection:
+            for step, state, n in connection.execute(query).all():
+                counts.setdefault(step, {})[state] = int(n)
+        return counts
 
     def _frame(self, query: Any, columns: list[str]) -> pd.DataFrame:
         with self.engine.connect() as connection:

@@ -94,6 +94,14 @@ class OutcomeRequest(BaseModel):
     )
     agent: str | None = Field(None, min_length=1, max_length=80)
     notes: str | None = Field(None, max_length=2000)
+    message_subject: str | None = Field(
+        None,
+        max_length=300,
+        description="With contacted: the email subject as sent (edited draft).",
+    )
+    message_body: str | None = Field(
+        None, max_length=10_000, description="With contacted: the message as sent (edited draft)."
+    )
 
 
 class CsvResponse(PlainTextResponse):
@@ -102,6 +110,27 @@ class CsvResponse(PlainTextResponse):
 
 class QueueItems(BaseModel):
     items: list[QueueItem]
+
+
+class WorkItem(QueueItem):
+    overdue: bool = Field(description="Still open after its due time (its team's service level).")
+
+
+class WorkList(BaseModel):
+    items: list[WorkItem] = Field(description="Overdue first, then by day and priority.")
+    overdue: int = Field(description="How many of them are overdue.")
+
+
+def work_list(store: OutreachStore, team: str, queue_date: date | None) -> WorkList:
+    """A team's day plus earlier open items, overdue first (`OutreachStore.work_list`)."""
+    from outreach.store import utcnow
+
+    now = utcnow()
+    items = [
+        WorkItem(**item.model_dump(), overdue=item.is_overdue(now))
+        for item in store.work_list(team, queue_date or date.today(), now=now)
+    ]
+    return WorkList(items=items, overdue=sum(item.overdue for item in items))
 
 
 def _agent(request: Request, given: str | None) -> str:
@@ -174,6 +203,12 @@ def build_queue_app(
             )
         return QueueItems(items=_items(store(), team, queue_date, state))
 
+    @app.get("/queue/{team}/work", response_model=WorkList)
+    def team_work(team: str, queue_date: DayQuery = None) -> WorkList:
+        """A team's work list for a date (default today): its items and earlier open ones, overdue
+        first; each with its draft in the customer's language."""
+        return work_list(store(), team, queue_date)
+
     @app.post("/queue/{team}/claim", response_model=QueueItems)
     def claim(team: str, body: ClaimRequest, request: Request) -> QueueItems:
         """Claim the next n queued items of a team, atomically: two agents never get the same one."""
@@ -189,7 +224,14 @@ def build_queue_app(
     ) -> QueueItem:
         """Record what happened to an item (contacted, then resolved / no_answer / declined)."""
         try:
-            return store().transition(item_id, body.state, _agent(request, body.agent), body.notes)
+            return store().transition(
+                item_id,
+                body.state,
+                _agent(request, body.agent),
+                body.notes,
+                message_subject=body.message_subject,
+                message_body=body.message_body,
+            )
         except OutreachError as error:
             raise _refusal(error) from error
 
@@ -230,7 +272,7 @@ def build_queue_app(
         """The queue's rows, rendered on the server (needs a key with role outreach)."""
         if request.scope.get(KEY_SCOPE) is None:
             raise HTTPException(401, "send the header 'Authorization: Bearer <key>'")
-        items = _items(store(), team, queue_date, None)
-        return HTMLResponse(pages.get_template("rows.html").render(items=items))
+        work = work_list(store(), team, queue_date)
+        return HTMLResponse(pages.get_template("rows.html").render(items=work.items))
 
     return app

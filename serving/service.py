@@ -18,7 +18,7 @@ from common.settings import get_settings
 from serving.config import get_serving_settings
 from serving.guard import Guard, Runtime
 from serving.keys import KeyRing
-from serving.metrics import CUSTOMERS_SCORED, RELOADS
+from serving.metrics import CUSTOMERS_SCORED, RELOADS, refresh_overdue
 from serving.queue_api import QueueAccess, build_queue_app
 from serving.schemas import CustomerToScore, ScoreRequest, ScoreResponse
 from serving.scoring import RequestProblem, score_customers
@@ -72,11 +72,13 @@ class ChurnService:
             kind=kind, outcome=outcome
         ).inc()
         state = self.state
+        queue = QueueAccess(settings.queue_database_url)
         _RUNTIME["current"] = Runtime(
             keyring=KeyRing(settings.api_keys_path, self.serving.api_keys),
             readiness=lambda: readiness(state),
             max_body_bytes=self.serving.max_request_bytes,
-            queue=QueueAccess(settings.queue_database_url),
+            queue=queue,
+            before_metrics=lambda: refresh_overdue(queue.store, _teams()),
         )
         self.state.refresh()
         self.reloader = Reloader(self.state, self.serving.reload_interval_seconds)

@@ -154,3 +154,15 @@ def test_overdue_items_come_first_and_are_counted(store: OutreachStore) -> None:
     assert [item.customer_id for item in work] == ["a", "b", "c", "d"]
     assert [item.is_overdue(now) for item in work] == [True, True, False, False]
     assert store.overdue_counts(now) == {"customer-care": 2}
+
+
+def test_follow_ups_are_kept_apart_from_new_contacts_in_the_effect_report(
+    store: OutreachStore,
+) -> None:
+    first = _one_customer(store)
+    store.transition(first, "contacted", "ann", now=_at(DAY, 10))
+    store.transition(first, "resolved", "ann", now=_at(DAY, 12))
+    end = DAY + timedelta(days=30)
+    assignments = store.assignments(DAY, end)
+    assert assignments["customer_id"].tolist() == ["c1"]  # the first contact only
+    assert store.follow_up_counts(DAY, end) == {"follow_up": {"queued": 1}}
