@@ -49,7 +49,8 @@ bench: install ## Speed and memory benchmarks (ratios against baselines in the s
 serve: install ## Start the scoring service on PORT (default 3000)
 	$(CG) serve --port $(PORT)
 
-mlflow-ui: install ## Open the MLflow UI on the local store
+mlflow-ui: install ## Open the MLflow UI on the local store (http://127.0.0.1:5000, ~40 s to start)
+	@echo "MLflow UI: http://127.0.0.1:5000 (it takes about 40 s to answer the first time; Ctrl-C stops it)"
 	$(VENV)/bin/mlflow ui --backend-store-uri "$$($(PY) -c 'from common.settings import get_settings; print(get_settings().tracking_uri)')" --port 5000
 
 clean: ## Remove local state (CHURNGUARD_HOME default) and caches, not .venv

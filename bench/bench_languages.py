@@ -20,7 +20,7 @@ import numpy as np
 
 SHOPS: dict[str, tuple[tuple[int, int], ...]] = {  # (customers, seed)
     "small": ((1_500, 201), (1_500, 202)),
-    "full": ((3_000, 201), (3_000, 202), (3_000, 203), (5_000, 204)),
+    "full": ((3_000, 201), (3_000, 202), (3_000, 203)),
 }
 START, END = date(2023, 1, 1), date(2025, 6, 30)
 HORIZON_DAYS = 90

@@ -147,7 +147,7 @@ def _in_process_p50(world: dict, home: Path, with_reasons: bool) -> float:
     from features.publish import latest_pointer, load_published_snapshot
     from models.pyfunc import load_scorer
     from serving.schemas import CustomerToScore
-    from serving.scoring import score_customers
+    from serving.scoring import score_request
     from serving.state import assemble, pointer_stamp
 
     scorer, _ = load_scorer("models:/churnguard/1", world["uri"])
@@ -159,7 +159,7 @@ def _in_process_p50(world: dict, home: Path, with_reasons: bool) -> float:
     times = []
     for i in range(600):
         started = time.perf_counter()
-        score_customers([CustomerToScore(customer_id=ids[i % len(ids)])], loaded, with_reasons)
+        score_request([CustomerToScore(customer_id=ids[i % len(ids)])], loaded, with_reasons)
         times.append(time.perf_counter() - started)
     return round(statistics.median(times[100:]) * 1000, 3)
 

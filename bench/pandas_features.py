@@ -193,6 +193,12 @@ def pandas_snapshot(
     out["orders_per_day_365d"] = out["orders_365d"] / out["days_since_first_order"].clip(
         lower=RATE_MIN_DAYS, upper=365
     )
+    out["recency_over_tenure"] = out["days_since_last_order"] / out["days_since_first_order"].clip(
+        lower=1.0
+    )
+    out["orders_per_30d_of_tenure"] = (
+        30.0 * out["orders_total"] / out["days_since_first_order"].clip(lower=RATE_MIN_DAYS)
+    )
     out["days_overdue_vs_usual_gap"] = out["days_since_last_order"] - out["usual_gap_days"]
     out["ratio_since_last_order_to_usual_gap"] = out["days_since_last_order"] / out[
         "usual_gap_days"

@@ -1,4 +1,8 @@
-"""The `churnguard` command: wiring only. Each command parses options, calls one package function, prints."""
+"""The `churnguard` command: wiring only. Each command parses options, calls one package function, prints.
+
+Commands are listed in the order the data travels: a shop's files -> warehouse -> features -> model
+-> scores and queues -> outreach -> the service; then keys, settings and the demo.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,52 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup, TyperOption
 
 from common.settings import get_settings
 
+
+class InWorkflowOrder(TyperGroup):
+    """`churnguard --help` lists commands as they were added here (the data's journey), not A-Z."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(self.commands)
+
+
+def _flag_type_hidden(display: object):
+    """Typer shows every flag, even --help, as `<bool>`; a flag takes no value, so show none."""
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else display(self, ctx)  # type: ignore[operator]
+
+    return display_type_rich
+
+
+TyperOption.display_type_rich = _flag_type_hidden(TyperOption.display_type_rich)  # type: ignore[method-assign]
+
 app = typer.Typer(
     help="churnguard: find customers about to leave, say why, and queue them for outreach.",
+    cls=InWorkflowOrder,
     no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 # Piped output (cron mail, CI logs) gets a readable width instead of rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=140)
+
+
+def fail(message: object) -> typer.Exit:
+    """A CLI error: one line on stderr saying what happened and what to do; exit code 2."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option}: {value!r} is not a date; expected YYYY-MM-DD") from None
 
 
 @app.callback()
@@ -27,35 +67,10 @@ def main(
         None, "--log-level", help="Log level (default CHURNGUARD_LOG_LEVEL)."
     ),
 ) -> None:
-    """Set up logging once per command; MLflow's download progress bars are noise in a CLI."""
-    import logging
-    import os
+    """Set up logging once per command (churnguard.logs: libraries say only what matters)."""
+    from churnguard.logs import set_up_logging
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.basicConfig(
-        level=(log_level or get_settings().log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
-@app.command("config")
-def config_command(
-    markdown: bool = typer.Option(False, "--markdown", help="Print the README's settings table."),
-) -> None:
-    """Print every setting, its environment variable, its current value and what it is for."""
-    from churnguard.docs import configuration_markdown, configuration_rows
-
-    if markdown:
-        typer.echo(configuration_markdown())
-        return
-    rows = configuration_rows()
-    table = Table("environment variable", "value", "meaning")
-    for row in rows:
-        table.add_row(row.variable, row.value, row.description)
-    console.print(table)
-
-
-# --- synthetic shop --------------------------------------------------------------------------
+    set_up_logging(log_level or get_settings().log_level)
 
 
 @app.command("generate")
@@ -65,326 +80,50 @@ def generate_command(
     seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same bytes."),
     start: str = typer.Option("2023-01-01", "--start", help="First day of the shop (ISO date)."),
     end: str = typer.Option("2025-12-31", "--end", help="Last day of the shop (ISO date)."),
+    campaigns: int = typer.Option(
+        0, "--campaigns", min=0, help="Monthly randomized campaigns to write into contacts."
+    ),
+    effects: str = typer.Option(
+        "recovery", "--effects", help="How contacts work in this shop: recovery, win-back, uniform."
+    ),
     language: str = typer.Option(
         "en", "--language", help="Language of the customers, reviews and tickets: en or ja."
     ),
 ) -> None:
-    """Write a realistic synthetic shop in the input contract (customers, orders, deliveries, feedback)."""
-    from shopsim import ShopConfig, generate_shop, summarize_shop
+    """Write a realistic synthetic shop in the input contract (customers, orders, deliveries,
+    feedback, and with --campaigns past randomized campaigns in contacts)."""
+    from shopsim import EFFECT_MODELS, ShopConfig, generate_shop, summarize_shop
 
+    if effects not in EFFECT_MODELS:
+        raise fail(f"--effects {effects!r}: expected one of {sorted(EFFECT_MODELS)}")
     try:
         config = ShopConfig(
             customers=customers,
             seed=seed,
-            start=date.fromisoformat(start),
-            end=date.fromisoformat(end),
+            start=_day(start, "--start"),
+            end=_day(end, "--end"),
+            campaigns=campaigns,
+            effects=EFFECT_MODELS[effects],
             language=language,
         )
     except ValueError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     summary = generate_shop(config, out)
     console.print(summarize_shop(summary))
 
 
-# --- feature catalogue and point-in-time snapshots (features/) -------------------------------
-
-
-@app.command("features")
-def features_command(
-    as_of: str | None = typer.Option(
-        None,
-        "--as-of",
-        help="Cutoff (ISO date or datetime, UTC): features as known just before it.",
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", help="File to write (.parquet or .csv); default CHURNGUARD_HOME/exports/."
-    ),
-    list_features: bool = typer.Option(
-        False, "--list", help="Print every feature with its description and source table."
-    ),
+@app.command("contract")
+def contract_command(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the README section instead."),
 ) -> None:
-    """Print the feature catalogue (--list) or write a point-in-time snapshot (--as-of DATE)."""
-    from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURES
+    """Print the input contract: tables, columns, kinds, required, allowed values and row rules."""
+    from features.reports import contract_markdown, contract_tables
 
-    if list_features:
-        table = Table(
-            "feature",
-            "description",
-            "source",
-            "missing (NaN) means",
-            title=f"feature catalogue {FEATURE_CATALOGUE_VERSION}: {len(FEATURES)} features",
-        )
-        for feature in FEATURES:
-            table.add_row(feature.name, feature.description, feature.source, feature.missing)
-        console.print(table)
+    if markdown:
+        typer.echo(contract_markdown())
         return
-    if as_of is None:
-        console.print(
-            "[red]give --as-of DATE to write a snapshot, or --list to see the features[/red]"
-        )
-        raise typer.Exit(2)
-
-    from features.io import default_snapshot_file, write_snapshot
-    from features.snapshot import as_cutoff, build_snapshot
-    from features.warehouse import connect
-
-    try:
-        cutoff = as_cutoff(as_of)
-    except ValueError:
-        console.print(f"[red]--as-of: {as_of!r} is not a date; expected YYYY-MM-DD[/red]")
-        raise typer.Exit(2) from None
-    settings = get_settings()
-    try:
-        con = connect(settings.warehouse_path, read_only=True)
-    except FileNotFoundError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-    try:
-        snapshot = build_snapshot(con, cutoff, lookback_days=settings.lookback_days)
-    finally:
-        con.close()
-    if out is None:
-        settings.ensure_home()
-        out = default_snapshot_file(settings.exports_dir, cutoff)
-    try:
-        path = write_snapshot(snapshot, out)
-    except ValueError as error:
-        console.print(f"[red]--out: {error}[/red]")
-        raise typer.Exit(2) from None
-    console.print(
-        f"{len(snapshot):,} active customers x {len(FEATURES)} features as of {cutoff:%Y-%m-%d %H:%M} "
-        f"(catalogue {FEATURE_CATALOGUE_VERSION}) -> {path}"
-    )
-
-
-# --- end of features section -----------------------------------------------------------------
-
-
-# --- outreach queues and report (outreach/) --------------------------------------------------
-
-queue_app = typer.Typer(
-    help="Outreach queues: list, claim, record outcomes, export items and control group.",
-    no_args_is_help=True,
-)
-app.add_typer(queue_app, name="queue")
-
-
-def _outreach_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        console.print(f"[red]{option}: {value!r} is not a date; expected YYYY-MM-DD[/red]")
-        raise typer.Exit(2) from None
-
-
-def _outreach_fail(error: Exception) -> typer.Exit:
-    console.print(f"[red]{error}[/red]")
-    return typer.Exit(2)
-
-
-@queue_app.command("list")
-def queue_list_command(
-    day: str = typer.Option(..., "--date", help="Queue date (YYYY-MM-DD)."),
-    team: str | None = typer.Option(None, "--team", help="Only this team's items."),
-    state: str | None = typer.Option(None, "--state", help="Only items in this state."),
-) -> None:
-    """Show a day's queue items in priority order."""
-    from outreach.store import open_store
-
-    try:
-        items = open_store().items(_outreach_day(day, "--date"), team=team, state=state)
-    except ValueError as error:
-        raise _outreach_fail(error) from None
-    table = Table("id", "team", "rank", "customer", "channel", "action", "reason", "p")
-    table.add_column("value at risk")
-    table.add_column("state")
-    table.add_column("agent")
-    for column in (table.columns[0], table.columns[2], table.columns[3]):
-        column.no_wrap = True  # ids must survive a narrow terminal
-    for row in items.itertuples():
-        table.add_row(
-            str(row.id),
-            row.team,
-            str(row.priority_rank),
-            row.customer_id,
-            row.channel,
-            row.action,
-            row.reason_sentence or (row.reason_code or ""),
-            f"{row.churn_probability:.2f}",
-            f"{row.value_at_risk:,.0f}",
-            row.state,
-            row.claimed_by or "",
-        )
-    console.print(table)
-
-
-@queue_app.command("claim")
-def queue_claim_command(
-    team: str = typer.Option(..., "--team", help="Team whose queue to claim from."),
-    n: int = typer.Option(10, "--n", min=1, help="How many items to claim."),
-    agent: str = typer.Option(..., "--agent", help="Who claims them."),
-    day: str | None = typer.Option(
-        None, "--date", help="Only this queue date (default: every open date, oldest first)."
-    ),
-) -> None:
-    """Claim the next N items of a team's queue; prints them as CSV (header, then one row per item)."""
-    from outreach.exports import items_csv
-    from outreach.store import open_store
-
-    queue_date = _outreach_day(day, "--date") if day else None
-    try:
-        claimed = open_store().claim(team, n, agent, queue_date=queue_date)
-    except ValueError as error:
-        raise _outreach_fail(error) from None
-    typer.echo(items_csv(claimed), nl=False)
-
-
-@queue_app.command("outcome")
-def queue_outcome_command(
-    item_id: int = typer.Argument(..., help="Id of the queue item."),
-    state: str = typer.Option(
-        ...,
-        "--state",
-        help="contacted, resolved, no_answer, declined, expired or queued (hand back).",
-    ),
-    agent: str = typer.Option(..., "--agent", help="Who records it."),
-    notes: str | None = typer.Option(None, "--notes", help="Free text kept with the item."),
-    subject: str | None = typer.Option(
-        None, "--subject", help="With contacted: the email subject as sent (edited draft)."
-    ),
-    body: str | None = typer.Option(
-        None, "--body", help="With contacted: the message as sent (edited draft)."
-    ),
-) -> None:
-    """Record what happened to a claimed item (illegal moves are refused and exit 2); no_answer and
-    resolved print the step they scheduled."""
-    from outreach.store import open_store
-
-    store = open_store()
-    try:
-        item = store.transition(
-            item_id, state, agent, notes=notes, message_subject=subject, message_body=body
-        )
-    except ValueError as error:
-        raise _outreach_fail(error) from None
-    console.print(f"item {item.id} ({item.customer_id}) is now {item.state.value}")
-    for step in store.scheduled_by(item.id):
-        console.print(
-            f"scheduled {step.step} {step.id}: {step.channel} on {step.queue_date.isoformat()}, "
-            f"due {step.due_at:%Y-%m-%d %H:%M}"
-        )
-
-
-@queue_app.command("work")
-def queue_work_command(
-    team: str = typer.Option(..., "--team", help="Team whose work list to show."),
-    day: str | None = typer.Option(None, "--date", help="Day (YYYY-MM-DD); default today."),
-) -> None:
-    """A team's work list: the day's items and earlier ones still open, overdue first."""
-    from outreach.store import open_store, utcnow
-
-    now = utcnow()
-    queue_date = _outreach_day(day, "--date") if day else now.date()
-    items = open_store().work_list(team, queue_date, now=now)
-    table = Table("id", "due", "step", "customer", "channel", "lang", "reason", "state")
-    table.columns[0].no_wrap = True
-    for item in items:
-        due = f"{item.due_at:%Y-%m-%d %H:%M}" if item.due_at else ""
-        table.add_row(
-            str(item.id),
-            f"[red]OVERDUE {due}[/red]" if item.is_overdue(now) else due,
-            item.step if item.attempt == 1 else f"{item.step} #{item.attempt}",
-            item.customer_id,
-            item.channel,
-            item.language or "",
-            item.reason_sentence,
-            item.state.value,
-        )
-    console.print(table)
-    overdue = sum(item.is_overdue(now) for item in items)
-    console.print(f"{len(items)} items, {overdue} overdue")
-
-
-@queue_app.command("draft")
-def queue_draft_command(item_id: int = typer.Argument(..., help="Id of the queue item.")) -> None:
-    """Print an item's draft message (subject and body) in the customer's language."""
-    from outreach.store import open_store
-
-    try:
-        item = open_store().item(item_id)
-    except ValueError as error:
-        raise _outreach_fail(error) from None
-    typer.echo(f"language: {item.language or ''}")
-    if item.message_subject:
-        typer.echo(f"subject: {item.message_subject}")
-    typer.echo("")
-    typer.echo(item.message_body or "")
-
-
-@queue_app.command("export")
-def queue_export_command(
-    day: str = typer.Option(..., "--date", help="Queue date (YYYY-MM-DD)."),
-    out: Path = typer.Option(..., "--out", help="CSV file to write."),
-) -> None:
-    """Write every item of a date, in any state, to a CSV file."""
-    from outreach.exports import export_items
-    from outreach.store import open_store
-
-    rows = export_items(open_store(), _outreach_day(day, "--date"), out)
-    console.print(f"wrote {rows} items to {out}")
-
-
-@queue_app.command("control")
-def queue_control_command(
-    day: str = typer.Option(..., "--date", help="Queue date (YYYY-MM-DD)."),
-    out: Path = typer.Option(..., "--out", help="CSV file to write."),
-) -> None:
-    """Write the control group of a date (customers held out: do not contact them) to a CSV file."""
-    from outreach.exports import export_control
-    from outreach.store import open_store
-
-    rows = export_control(open_store(), _outreach_day(day, "--date"), out)
-    console.print(f"wrote {rows} control customers to {out}")
-
-
-@app.command("report")
-def report_command(
-    period: str | None = typer.Option(
-        None, "--period", help="START:END, queue dates (YYYY-MM-DD:YYYY-MM-DD)."
-    ),
-    start: str | None = typer.Option(
-        None, "--from", help="First queue date (instead of --period)."
-    ),
-    end: str | None = typer.Option(None, "--to", help="Last queue date (instead of --period)."),
-) -> None:
-    """Churn of queued customers against the control group, with 95% intervals and saves per team and playbook."""
-    from outreach.report import build_report, format_report
-    from outreach.store import open_store
-
-    if period:
-        start, _, end = period.partition(":")
-    if not start or not end:
-        console.print("[red]give --period START:END, or both --from and --to[/red]")
-        raise typer.Exit(2)
-    settings = get_settings()
-    try:
-        report = build_report(
-            open_store(),
-            settings.warehouse_path,
-            _outreach_day(start, "--from"),
-            _outreach_day(end, "--to"),
-            settings.horizon_days,
-        )
-    except (ValueError, FileNotFoundError) as error:
-        raise _outreach_fail(error) from None
-    typer.echo(format_report(report))
-
-
-# --- end of outreach section -----------------------------------------------------------------
-
-
-# --- ingest and the input contract (features/ingest.py, features/reports.py) -------------------
+    for table in contract_tables():
+        console.print(table)
 
 
 @app.command("ingest")
@@ -415,8 +154,7 @@ def ingest_command(
     try:
         result = ingest(data_dir, progress=bars if progress else None)
     except (IngestError, WarehouseVersionError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     console.print(summary_table(result))
     languages = languages_table(result)
     if languages is not None:
@@ -431,146 +169,51 @@ def ingest_command(
         console.print(f"quarantined rows: {result.quarantine_file}", soft_wrap=True)
 
 
-@app.command("migrate")
-def migrate_command() -> None:
-    """Bring the warehouse of an older input contract up to this one (adds tables and empty columns)."""
-    from features.warehouse import (
-        MIGRATES_FROM,
-        WarehouseVersionError,
-        connect,
-        migrate,
-        recorded_contract_version,
-    )
-
-    settings = get_settings()
-    path = settings.warehouse_path
-    if not path.exists():
-        typer.echo(
-            f"error: no warehouse at {path}: run `churnguard ingest DATA_DIR` first", err=True
-        )
-        raise typer.Exit(2)
-    import duckdb
-
-    con = duckdb.connect(str(path))
-    try:
-        recorded = recorded_contract_version(con)
-        if recorded in MIGRATES_FROM:
-            changes = migrate(con, path, recorded)
-            console.print(f"migrated {path} from contract v{recorded}: " + "; ".join(changes))
-            return
-    except WarehouseVersionError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        con.close()
-    try:
-        connect(path).close()
-    except WarehouseVersionError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
-    console.print(f"{path} already follows this contract; nothing to do")
-
-
-@app.command("contract")
-def contract_command(
-    markdown: bool = typer.Option(False, "--markdown", help="Print the README section instead."),
+@app.command("features")
+def features_command(
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Cutoff (ISO date or datetime, UTC): features as known just before it.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="File to write (.parquet or .csv); default CHURNGUARD_HOME/exports/."
+    ),
+    list_features: bool = typer.Option(
+        False, "--list", help="Print every feature with its description and source table."
+    ),
 ) -> None:
-    """Print the input contract: tables, columns, kinds, required, allowed values and row rules."""
-    from features.reports import contract_markdown, contract_tables
+    """Print the feature catalogue (--list) or write a point-in-time snapshot (--as-of DATE)."""
+    from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURES
+    from features.io import export_snapshot
 
-    if markdown:
-        typer.echo(contract_markdown())
-        return
-    for table in contract_tables():
+    if list_features:
+        table = Table(
+            "feature",
+            "description",
+            "source",
+            "missing (NaN) means",
+            title=f"feature catalogue {FEATURE_CATALOGUE_VERSION}: {len(FEATURES)} features",
+        )
+        for feature in FEATURES:
+            table.add_row(feature.name, feature.description, feature.source, feature.missing)
         console.print(table)
-
-
-# --- end of ingest section ---------------------------------------------------------------------
-
-
-# --- scoring service and API keys (serving/) ---------------------------------------------------
-
-
-@app.command("serve")
-def serve_command(
-    port: int = typer.Option(3000, "--port", min=1, max=65535, help="Port to listen on."),
-    host: str = typer.Option(
-        "0.0.0.0", "--host", help="Interface to bind (127.0.0.1 = local only)."
-    ),
-) -> None:
-    """Start the scoring service (BentoML): POST /score, /healthz, /readyz, /metrics."""
-    from serving.launch import serve
-
-    raise typer.Exit(serve(port, host))
-
-
-keys_app = typer.Typer(help="API keys of the scoring service (stored hashed in CHURNGUARD_HOME).")
-app.add_typer(keys_app, name="keys")
-
-
-@keys_app.command("create")
-def keys_create_command(
-    name: str = typer.Option(..., "--name", help="Who the key is for, e.g. crm or agents-team-a."),
-    roles: str = typer.Option(
-        "score", "--roles", help="Comma-separated roles: score, outreach, admin."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the key (for scripts)."),
-) -> None:
-    """Create a key and print it once; only its hash is stored."""
-    from serving.keys import KeyStoreError, create_key
-
-    path = get_settings().api_keys_path
-    try:
-        key, stored = create_key(path, name, roles)
-    except KeyStoreError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
-    if quiet:
-        print(key)
         return
-    console.print(
-        f"key {stored.name!r} with roles {', '.join(stored.roles)} (stored hashed in {path}):"
-    )
-    print(key)
-    console.print("Shown once: keep it in the caller's secret store.")
-
-
-@keys_app.command("list")
-def keys_list_command() -> None:
-    """List keys: name, roles, created, revoked (never the keys themselves)."""
-    from serving.config import get_serving_settings
-    from serving.keys import KeyStoreError, list_keys
-
+    if as_of is None:
+        raise fail("give --as-of DATE to write a snapshot, or --list to see the features")
+    settings = get_settings()
+    if out is None:
+        settings.ensure_home()
     try:
-        keys = list_keys(get_settings().api_keys_path, get_serving_settings().api_keys)
-    except KeyStoreError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
-    table = Table("name", "roles", "created", "revoked", "source")
-    for key in keys:
-        table.add_row(
-            key.name, ",".join(key.roles), key.created_at, key.revoked_at or "", key.source
+        written = export_snapshot(
+            settings.warehouse_path, as_of, out, settings.exports_dir, settings.lookback_days
         )
-    console.print(table)
-
-
-@keys_app.command("revoke")
-def keys_revoke_command(name: str = typer.Argument(..., help="Name of the key to revoke.")) -> None:
-    """Revoke a key; a running service refuses it from its next request."""
-    from serving.keys import KeyStoreError, revoke_key
-
-    try:
-        revoked = revoke_key(get_settings().api_keys_path, name)
-    except KeyStoreError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
-    console.print(f"revoked {revoked.name!r} at {revoked.revoked_at}")
-
-
-# --- end of serving section --------------------------------------------------------------------
-
-
-# --- training, registry and batch scoring (training/, models/) -------------------------------
+    except (ValueError, FileNotFoundError) as error:
+        raise fail(error) from None
+    console.print(
+        f"{written.customers:,} active customers x {written.features} features as of "
+        f"{written.cutoff:%Y-%m-%d %H:%M} (catalogue {FEATURE_CATALOGUE_VERSION}) -> {written.path}"
+    )
 
 
 @app.command("train")
@@ -587,16 +230,14 @@ def train_command(
 ) -> None:
     """Train on the warehouse, evaluate against the baselines, log to MLflow and register the model.
 
-    On a registry without a champion, a model that passes the gate becomes champion even without
-    --promote."""
+    On a registry without a champion, a model that passes the gate becomes champion even without --promote."""
     from features.warehouse import WarehouseVersionError
     from training.train import TrainingDataError, train
 
     try:
         result = train(horizon_days=horizon_days, experiment=experiment, promote_after=promote)
     except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     console.print(result.summary(), soft_wrap=True)
     if promote and result.promotion is not None and not result.promotion.promoted:
         raise typer.Exit(2)
@@ -615,8 +256,7 @@ def promote_command(
     try:
         result = promote(tracking_client(settings), settings, candidate)
     except LookupError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     console.print(result.message(), soft_wrap=True)
     if not result.promoted:
         raise typer.Exit(2)
@@ -630,23 +270,15 @@ def score_command(
         None, "--model", help="Registry URI (default models:/churnguard@champion)."
     ),
 ) -> None:
-    """Score every active customer at --as-of with a registered model; write probabilities, risk
-    bands, percentiles and reasons."""
+    """Score every active customer at --as-of with a registered model; write probabilities, risk bands, percentiles and reasons."""
     from models.pyfunc import NoChampionError
-    from training.score import score_customers
+    from training.score import write_batch_scores
 
     try:
-        summary = score_customers(date.fromisoformat(as_of), out, model_uri=model)
+        summary = write_batch_scores(_day(as_of, "--as-of"), out, model_uri=model)
     except (NoChampionError, FileNotFoundError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     console.print(summary.message(), soft_wrap=True)
-
-
-# --- end of training section -------------------------------------------------------------------
-
-
-# --- the daily job and the demo (churnguard/daily.py, churnguard/demo.py) ----------------------
 
 
 @app.command("daily")
@@ -666,12 +298,369 @@ def daily_command(
 
     try:
         report = run_daily(
-            get_settings(), date.fromisoformat(as_of) if as_of else None, model_uri=model
+            get_settings(), _day(as_of, "--as-of") if as_of else None, model_uri=model
         )
     except (NoChampionError, FileNotFoundError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(error) from None
     console.print(format_daily_report(report), soft_wrap=True)
+
+
+queue_app = typer.Typer(
+    help="Outreach queues: list, claim, record outcomes, export items and control group. "
+    "Without --date, every command works on the latest date whose queues were built.",
+    cls=InWorkflowOrder,
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(queue_app, name="queue")
+DATE_HELP = "Queue date (YYYY-MM-DD); default the latest built one."
+
+
+def _queue_day(store: object, day: str | None) -> date:
+    """The date asked for, or the latest built one; exit 2 saying the latest when it has no queue."""
+    from outreach.records import NoQueueBuilt
+
+    try:
+        return store.queue_date_or_latest(_day(day, "--date") if day else None)  # type: ignore[attr-defined]
+    except NoQueueBuilt as error:
+        raise fail(error) from None
+
+
+def _team(team: str | None) -> str | None:
+    from outreach.playbooks import load_playbooks
+    from outreach.records import UnknownTeam, require_team
+
+    try:
+        return None if team is None else require_team(team, list(load_playbooks().teams))
+    except UnknownTeam as error:
+        raise fail(error) from None
+
+
+@queue_app.command("list")
+def queue_list_command(
+    day: str | None = typer.Option(None, "--date", help=DATE_HELP),
+    team: str | None = typer.Option(None, "--team", help="Only this team's items."),
+    state: str | None = typer.Option(None, "--state", help="Only items in this state."),
+) -> None:
+    """Show a day's queue items in priority order."""
+    from outreach.records import OutreachError
+    from outreach.store import open_store
+
+    store = open_store()
+    queue_date = _queue_day(store, day)
+    try:
+        items = store.items(queue_date, team=_team(team), state=state)
+    except (OutreachError, ValueError) as error:
+        raise fail(error) from None
+    from outreach.records import risk_percent
+
+    table = Table(
+        "id",
+        "team",
+        "rank",
+        "customer",
+        "channel",
+        "action",
+        "reason",
+        "risk",
+        "value at risk",
+        "state",
+        "agent",
+        title=f"queue of {queue_date}: {len(items)} items" + (f" of {team}" if team else ""),
+    )
+    for column in (table.columns[0], table.columns[2], table.columns[3]):
+        column.no_wrap = True  # ids must survive a narrow terminal
+    items = items.astype(object).where(items.notna(), None)  # SQL NULL, not NaN
+    for row in items.itertuples():
+        table.add_row(
+            str(row.id),
+            row.team,
+            str(row.priority_rank),
+            row.customer_id,
+            row.channel,
+            row.action,
+            row.reason_sentence or row.reason_code or "",
+            risk_percent(row.churn_probability),
+            f"{row.value_at_risk:,.0f}",
+            row.state,
+            row.claimed_by or "",
+        )
+    console.print(table)
+
+
+@queue_app.command("claim")
+def queue_claim_command(
+    team: str = typer.Option(..., "--team", help="Team whose queue to claim from."),
+    n: int = typer.Option(10, "--n", min=1, help="How many items to claim."),
+    agent: str = typer.Option(..., "--agent", help="Who claims them."),
+    day: str | None = typer.Option(None, "--date", help=DATE_HELP),
+) -> None:
+    """Claim the next N items of a team's queue; prints them as CSV (header, then one row per item)."""
+    from outreach.exports import items_csv
+    from outreach.records import OutreachError
+    from outreach.store import open_store
+
+    store = open_store()
+    queue_date = _queue_day(store, day)
+    try:
+        claimed = store.claim(_team(team) or team, n, agent, queue_date=queue_date)
+    except OutreachError as error:
+        raise fail(error) from None
+    typer.echo(items_csv(claimed), nl=False)
+
+
+@queue_app.command("outcome")
+def queue_outcome_command(
+    item_id: int = typer.Argument(..., help="Id of the queue item."),
+    state: str = typer.Option(
+        ...,
+        "--state",
+        help="contacted, resolved, no_answer, declined, expired or queued (hand back).",
+    ),
+    agent: str = typer.Option(..., "--agent", help="Who records it."),
+    notes: str | None = typer.Option(None, "--notes", help="Free text kept with the item."),
+    subject: str | None = typer.Option(
+        None, "--subject", help="With contacted: the email subject as sent (edited draft)."
+    ),
+    body: str | None = typer.Option(
+        None, "--body", help="With contacted: the message as sent (edited draft)."
+    ),
+) -> None:
+    """Record what happened to a claimed item (illegal moves are refused and exit 2); no_answer and
+    resolved print the step they scheduled."""
+    from outreach.records import OutreachError
+    from outreach.store import open_store
+
+    store = open_store()
+    try:
+        item = store.transition(
+            item_id, state, agent, notes=notes, message_subject=subject, message_body=body
+        )
+    except OutreachError as error:
+        raise fail(error) from None
+    console.print(f"item {item.id} ({item.customer_id}) is now {item.state.value}")
+    for step in store.scheduled_by(item.id):
+        console.print(
+            f"scheduled {step.step} {step.id}: {step.channel} on {step.queue_date.isoformat()}, "
+            f"due {step.due_at:%Y-%m-%d %H:%M}"
+        )
+
+
+@queue_app.command("work")
+def queue_work_command(
+    team: str = typer.Option(..., "--team", help="Team whose work list to show."),
+    day: str | None = typer.Option(None, "--date", help="Day (YYYY-MM-DD); default today."),
+) -> None:
+    """A team's work list: the day's items and earlier ones still open, overdue first."""
+    from outreach.store import open_store, utcnow
+
+    now = utcnow()
+    queue_date = _day(day, "--date") if day else now.date()
+    items = open_store().work_list(team, queue_date, now=now)
+    table = Table("id", "due", "step", "customer", "channel", "lang", "reason", "state")
+    table.columns[0].no_wrap = True
+    for item in items:
+        due = f"{item.due_at:%Y-%m-%d %H:%M}" if item.due_at else ""
+        table.add_row(
+            str(item.id),
+            f"[red]OVERDUE {due}[/red]" if item.is_overdue(now) else due,
+            item.step if item.attempt == 1 else f"{item.step} #{item.attempt}",
+            item.customer_id,
+            item.channel,
+            item.language or "",
+            item.reason_sentence,
+            item.state.value,
+        )
+    console.print(table)
+    overdue = sum(item.is_overdue(now) for item in items)
+    console.print(f"{len(items)} items, {overdue} overdue")
+
+
+@queue_app.command("draft")
+def queue_draft_command(item_id: int = typer.Argument(..., help="Id of the queue item.")) -> None:
+    """Print an item's draft message (subject and body) in the customer's language."""
+    from outreach.records import OutreachError
+    from outreach.store import open_store
+
+    try:
+        item = open_store().item(item_id)
+    except OutreachError as error:
+        raise fail(error) from None
+    typer.echo(f"language: {item.language or ''}")
+    if item.message_subject:
+        typer.echo(f"subject: {item.message_subject}")
+    typer.echo("")
+    typer.echo(item.message_body or "")
+
+
+@queue_app.command("export")
+def queue_export_command(
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    day: str | None = typer.Option(None, "--date", help=DATE_HELP),
+) -> None:
+    """Write every item of a date, in any state, to a CSV file."""
+    from outreach.exports import export_items
+    from outreach.store import open_store
+
+    store = open_store()
+    queue_date = _queue_day(store, day)
+    rows = export_items(store, queue_date, out)
+    console.print(f"wrote {rows} items of {queue_date} to {out}")
+
+
+@queue_app.command("control")
+def queue_control_command(
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    day: str | None = typer.Option(None, "--date", help=DATE_HELP),
+) -> None:
+    """Write the control group of a date (customers held out: do not contact them) to a CSV file."""
+    from outreach.exports import export_control
+    from outreach.store import open_store
+
+    store = open_store()
+    queue_date = _queue_day(store, day)
+    rows = export_control(store, queue_date, out)
+    console.print(f"wrote {rows} control customers of {queue_date} to {out}")
+
+
+@app.command("report")
+def report_command(
+    period: str | None = typer.Option(
+        None, "--period", help="START:END, queue dates (YYYY-MM-DD:YYYY-MM-DD)."
+    ),
+    start: str | None = typer.Option(
+        None, "--from", help="First queue date (instead of --period)."
+    ),
+    end: str | None = typer.Option(None, "--to", help="Last queue date (instead of --period)."),
+) -> None:
+    """Churn of queued customers against the control group, with 95% intervals and saves per team and playbook."""
+    from outreach.report import build_report, format_report
+    from outreach.store import open_store
+
+    if period:
+        start, _, end = period.partition(":")
+    if not start or not end:
+        raise fail("give --period START:END, or both --from and --to")
+    settings = get_settings()
+    try:
+        report = build_report(
+            open_store(),
+            settings.warehouse_path,
+            _day(start, "--from"),
+            _day(end, "--to"),
+            settings.horizon_days,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        raise fail(error) from None
+    typer.echo(format_report(report))
+
+
+@app.command("serve")
+def serve_command(
+    port: int = typer.Option(3000, "--port", min=1, max=65535, help="Port to listen on."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Interface to bind: 127.0.0.1 (this machine only) or 0.0.0.0 for replicas behind a "
+        "balancer.",
+    ),
+) -> None:
+    """Start the scoring service (BentoML): /score, the queues, /agent, probes and /metrics."""
+    from serving.launch import serve
+
+    serve(port, host)
+
+
+keys_app = typer.Typer(
+    help="API keys of the scoring service (stored hashed in CHURNGUARD_HOME).",
+    cls=InWorkflowOrder,
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create_command(
+    name: str = typer.Option(..., "--name", help="Who the key is for, e.g. crm or agents-team-a."),
+    roles: str = typer.Option(
+        "score", "--roles", help="Comma-separated roles: score, outreach, supervisor, admin."
+    ),
+    teams: str | None = typer.Option(
+        None, "--teams", help="Comma-separated outreach teams the key may work (default: all)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the key (for scripts)."),
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    from common.files import Busy
+    from serving.keys import KeyStoreError, create_key
+
+    path = get_settings().api_keys_path
+    try:
+        key, stored = create_key(path, name, roles, teams)
+    except (KeyStoreError, Busy) as error:
+        raise fail(error) from None
+    if quiet:
+        print(key)
+        return
+    console.print(
+        f"key {stored.name!r} with roles {', '.join(stored.roles)} (stored hashed in {path}):"
+    )
+    print(key)
+    console.print("Shown once: keep it in the caller's secret store.")
+
+
+@keys_app.command("list")
+def keys_list_command() -> None:
+    """List keys: name, roles, created, revoked (never the keys themselves)."""
+    from serving.config import get_serving_settings
+    from serving.keys import KeyStoreError, list_keys
+
+    try:
+        keys = list_keys(get_settings().api_keys_path, get_serving_settings().api_keys)
+    except KeyStoreError as error:
+        raise fail(error) from None
+    table = Table("name", "roles", "teams", "created", "revoked", "source")
+    for key in keys:
+        table.add_row(
+            key.name,
+            ",".join(key.roles),
+            ",".join(key.teams) or "all",
+            key.created_at,
+            key.revoked_at or "",
+            key.source,
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke_command(name: str = typer.Argument(..., help="Name of the key to revoke.")) -> None:
+    """Revoke a key; a running service refuses it from its next request."""
+    from common.files import Busy
+    from serving.keys import KeyStoreError, revoke_key
+
+    try:
+        revoked = revoke_key(get_settings().api_keys_path, name)
+    except (KeyStoreError, Busy) as error:
+        raise fail(error) from None
+    console.print(f"revoked {revoked.name!r} at {revoked.revoked_at}")
+
+
+@app.command("config")
+def config_command(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the README's settings table."),
+) -> None:
+    """Print every setting, its environment variable, its current value and what it is for."""
+    from churnguard.docs import configuration_markdown, configuration_rows
+
+    if markdown:
+        typer.echo(configuration_markdown())
+        return
+    rows = configuration_rows()
+    table = Table("environment variable", "value", "meaning")
+    for row in rows:
+        table.add_row(row.variable, row.value, row.description)
+    console.print(table)
 
 
 @app.command("demo")

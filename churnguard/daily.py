@@ -34,6 +34,7 @@ from outreach.rules import (
     expected_value,
 )
 from outreach.store import OutreachStore, open_store
+from training.shift import scoring_shift_warning
 
 # Reasons (TreeSHAP) cost ~1 ms a row, so they are computed only for the customers who can reach a
 # queue: the best `REASON_BUDGET_PER_SLOT` candidates per slot of daily capacity, by value at risk.
@@ -58,6 +59,7 @@ class DailyReport:
     scores_path: Path
     snapshot_path: Path
     queues: QueueRunReport
+    warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
 
 
 def last_event_day(con) -> date | None:
@@ -101,7 +103,7 @@ def reason_candidates(
     return positions[order[:budget]]
 
 
-def score_customers(
+def score_snapshot(
     scorer: ChurnScorer, snapshot: pd.DataFrame, horizon_days: int, config: OutreachConfig
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Calibrated probability, band, percentile and value at risk of every customer in a snapshot."""
@@ -165,7 +167,8 @@ def run_daily(
         )
     scorer, version = load_scorer(model_uri or settings.resolved_model_uri, settings.tracking_uri)
     model_version = f"{version.name}/{version.version}"
-    scores, matrix = score_customers(scorer, snapshot, config.horizon_days, config)
+    scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config)
+    shifted = scoring_shift_warning(scorer.metadata, snapshot)
 
     store = store or open_store(settings.queue_database_url)
     # A date already built is left as it was (build_daily_queues says so); only a new one is opened.
@@ -218,6 +221,7 @@ def run_daily(
         scores_path=scores_path,
         snapshot_path=snapshot_path,
         queues=queues,
+        warnings=() if shifted is None else (shifted,),
     )
 
 
@@ -237,5 +241,6 @@ def format_daily_report(report: DailyReport) -> str:
             f"  snapshot: {report.snapshot_path} (published for the service)",
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
+            *(f"  warning: {warning}" for warning in report.warnings),
         ]
     )

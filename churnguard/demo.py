@@ -1,35 +1,42 @@
 """`make demo`: the whole journey on a synthetic shop, with every store under CHURNGUARD_HOME.
 
-generate -> ingest -> train (MLflow, champion) -> daily scoring and queues -> today's queue.
+generate -> ingest -> train (MLflow, champion) -> daily scoring and queues -> the day's queue, then
+where to look next: commands and URLs that work as printed on the demo's data (tested).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from rich.table import Table
 
-from churnguard.daily import format_daily_report, run_daily
+from churnguard.daily import DailyReport, format_daily_report, run_daily
 from common.settings import Settings
-from features.ingest import ingest
-from features.reports import summary_table
+from features.ingest import IngestResult, ingest
 from outreach.exports import export_items
+from outreach.records import risk_percent
 from outreach.store import open_store
-from shopsim import ShopConfig, generate_shop, summarize_shop
-from training.train import train
+from shopsim import ShopConfig, generate_shop
+from training.train import TrainResult, train
 
 DEMO_START = date(2023, 1, 1)
 DEMO_END = date(2025, 6, 30)
-TOP_ITEMS = 10
+TOP_ITEMS = 8
+CLI = ".venv/bin/churnguard"
+SERVICE_URL = "http://127.0.0.1:3000"
 
 
-def queue_table(items: pd.DataFrame, top: int = TOP_ITEMS) -> Table:
-    """The top of today's queue as an agent would read it."""
+def queue_table(items: pd.DataFrame, queue_date: date, top: int = TOP_ITEMS) -> Table:
+    """The top of the day's queue as an agent would read it."""
     table = Table(
-        title=f"today's queue: top {min(top, len(items))} of {len(items)} by value at risk"
+        title=f"queue of {queue_date}: top {min(top, len(items))} of {len(items):,} by value at risk"
     )
     for heading in ("customer", "team", "churn risk", "value at risk", "why", "what to do", "via"):
         table.add_column(heading, overflow="fold")
@@ -37,7 +44,7 @@ def queue_table(items: pd.DataFrame, top: int = TOP_ITEMS) -> Table:
         table.add_row(
             item.customer_id,
             item.team,
-            f"{item.churn_probability:.0%}",
+            risk_percent(item.churn_probability),
             f"{item.value_at_risk:,.0f}",
             item.reason_sentence,
             item.action,
@@ -46,33 +53,79 @@ def queue_table(items: pd.DataFrame, top: int = TOP_ITEMS) -> Table:
     return table
 
 
+def ingest_line(result: IngestResult) -> str:
+    read = sum(t.read for t in result.tables)
+    loaded = sum(t.loaded for t in result.tables)
+    quarantined = sum(t.quarantined for t in result.tables)
+    return (
+        f"  {read:,} rows read, {loaded:,} loaded, {quarantined:,} quarantined; "
+        f"report {result.report_path}"
+    )
+
+
+def training_line(result: TrainResult) -> str:
+    table = result.report.comparison()
+    auc = {name: float(table.loc[name, "roc_auc"]) for name in ("model", "bgnbd", "recency")}
+    verdict = result.promotion.message() if result.promotion is not None else "not promoted"
+    return (
+        f"  ROC-AUC on later data {auc['model']:.3f} (BG/NBD {auc['bgnbd']:.3f}, recency "
+        f"{auc['recency']:.3f}); {verdict.split('. ')[0]}"
+    )
+
+
+@dataclass(frozen=True)
+class NextSteps:
+    """What the demo suggests, each line a command or URL that works on the demo's data."""
+
+    queue_date: date
+    team: str
+    customer_id: str
+    export: Path
+    home: Path
+
+    def lines(self) -> list[str]:
+        return [
+            "[bold]where to look next[/bold] (commands from the repository root)",
+            f"  this queue as CSV:  {self.export}",
+            f"  one team's queue:   {CLI} queue list --team {self.team}",
+            f"  claim two items:    {CLI} queue claim --team {self.team} --n 2 --agent ann",
+            f"  outreach effect:    {CLI} report --from {self.queue_date} --to {self.queue_date}",
+            "  the service:        make serve   (then, in another shell:)",
+            f"    key for agents:   {CLI} keys create --name agents --roles outreach",
+            f"    agents' page:     {SERVICE_URL}/agent   (paste the key)",
+            f"    score by API:     README 'Scoring API' (customer {self.customer_id})",
+            "  experiments:        make mlflow-ui   (http://127.0.0.1:5000; ~40 s to start)",
+            f"  all state:          {self.home}",
+        ]
+
+
 def run_demo(
     settings: Settings, customers: int = 3_000, seed: int = 42, say: Callable[[Any], None] = print
-) -> None:
-    """Run every stage once on a fresh synthetic shop and say what each one did."""
+) -> NextSteps:
+    """Run every stage once on a fresh synthetic shop and say, briefly, what each one did."""
     home = settings.ensure_home()
     shop_dir = home / "demo-shop"
     say(f"[bold]1/4 generate[/bold] a synthetic shop of {customers:,} customers into {shop_dir}")
-    summary = generate_shop(
+    shop = generate_shop(
         ShopConfig(customers=customers, seed=seed, start=DEMO_START, end=DEMO_END), shop_dir
     )
-    say(summarize_shop(summary))
+    say(f"  {shop.orders:,} orders, {shop.deliveries:,} deliveries, {shop.feedback:,} feedback")
 
     say("[bold]2/4 ingest[/bold]: validate against the contract, load the DuckDB warehouse")
-    ingested = ingest(shop_dir, settings=settings)
-    say(summary_table(ingested))
-    say(f"report: {ingested.report_path}")
+    say(ingest_line(ingest(shop_dir, settings=settings)))
 
     say(
         "[bold]3/4 train[/bold]: LightGBM over monthly cutoffs, calibrated, gated against baselines"
     )
-    trained = train(settings=settings, promote_after=True)
-    say(trained.summary())
+    # MLflow prints "Successfully registered model ..." to stderr itself; the line below says it.
+    with contextlib.redirect_stderr(io.StringIO()):
+        trained = train(settings=settings, promote_after=True)
+    say(training_line(trained))
 
     say(
         "[bold]4/4 daily[/bold]: score every active customer, publish the snapshot, build the queues"
     )
-    report = run_daily(settings)
+    report: DailyReport = run_daily(settings)
     say(format_daily_report(report))
     store = open_store(settings.queue_database_url)
     try:
@@ -81,15 +134,14 @@ def run_demo(
         export_items(store, report.as_of, export)
     finally:
         store.close()
-    say(queue_table(items))
-    say(
-        "\n".join(
-            [
-                "[bold]where to look next[/bold]",
-                f"  queue export:  {export}",
-                "  scoring API:   make serve   (then see README: keys, POST /score, the agents' page)",
-                "  experiments:   make mlflow-ui   (http://127.0.0.1:5000)",
-                f"  all state:     {home}",
-            ]
-        )
+    say(queue_table(items, report.as_of))
+    top = items.sort_values("value_at_risk", ascending=False)
+    steps = NextSteps(
+        queue_date=report.as_of,
+        team=str(top["team"].iloc[0]) if len(top) else "customer-care",
+        customer_id=str(top["customer_id"].iloc[0]) if len(top) else "",
+        export=export,
+        home=home,
     )
+    say("\n".join(steps.lines()))
+    return steps

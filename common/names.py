@@ -9,6 +9,9 @@ MODEL_NAME: Final = "churnguard"
 CHAMPION_ALIAS: Final = "champion"
 CHAMPION_URI: Final = f"models:/{MODEL_NAME}@{CHAMPION_ALIAS}"
 DEFAULT_EXPERIMENT: Final = "churnguard"
+# The uplift model (how much a contact lowers churn, per playbook) has its own name and alias.
+UPLIFT_MODEL_NAME: Final = "churnguard-uplift"
+UPLIFT_CHAMPION_URI: Final = f"models:/{UPLIFT_MODEL_NAME}@{CHAMPION_ALIAS}"
 
 CONTRACT_VERSION: Final = "2"
 
@@ -16,8 +19,8 @@ ORDERS: Final = "orders"
 DELIVERIES: Final = "deliveries"
 FEEDBACK: Final = "feedback"
 CUSTOMERS: Final = "customers"
-INPUT_TABLES: Final = (ORDERS, DELIVERIES, FEEDBACK, CUSTOMERS)
-REQUIRED_TABLES: Final = (ORDERS,)
+CONTACTS: Final = "contacts"  # outreach history: treated and control, imported or worked
+INPUT_TABLES: Final = (ORDERS, DELIVERIES, FEEDBACK, CUSTOMERS, CONTACTS)
 
 QUARANTINE_TABLE: Final = "quarantine"
 INGEST_RUNS_TABLE: Final = "ingest_runs"

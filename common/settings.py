@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.names import CHAMPION_URI, DEFAULT_EXPERIMENT
+
 
 class Settings(BaseSettings):
     """All of churnguard's configuration, read from the environment (and an optional `.env`)."""
@@ -34,7 +36,7 @@ class Settings(BaseSettings):
         None,
         description="Model the service and batch scoring use; default models:/churnguard@champion.",
     )
-    experiment: str = Field("churnguard", description="MLflow experiment for training runs.")
+    experiment: str = Field(DEFAULT_EXPERIMENT, description="MLflow experiment for training runs.")
     horizon_days: int = Field(
         90, ge=7, le=730, description="Churn = no order within this many days."
     )
@@ -50,6 +52,18 @@ class Settings(BaseSettings):
         "their own and no texts, and for texts too short to tell.",
     )
     log_level: str = Field("INFO", description="Log level of the CLI and the service.")
+    risk_band_medium: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Risk band 'medium' from this calibrated churn probability up (below: 'low').",
+    )
+    risk_band_high: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Risk band 'high' from this calibrated churn probability up.",
+    )
 
     @cached_property
     def home_dir(self) -> Path:
@@ -93,8 +107,6 @@ class Settings(BaseSettings):
 
     @property
     def resolved_model_uri(self) -> str:
-        from common.names import CHAMPION_URI
-
         return self.model_uri or CHAMPION_URI
 
     def ensure_home(self) -> Path:

@@ -98,6 +98,9 @@ JOIN cutoffs AS c ON f.created_at < c.t AND f.created_at >= c.t - INTERVAL 365 D
 
 Stage = Literal["orders", "deliveries", "feedback", "derived"]
 Fill = Literal["zero", "none"]
+Monotone = Literal[-1, 0, 1]
+RISING: Final = 1  # one more bad experience, or a longer silence, never makes leaving less likely
+FALLING: Final = -1
 
 
 @dataclass(frozen=True)
@@ -118,20 +121,28 @@ class FeatureDefinition:
     missing: str  # what NaN means for this feature
     fill: Fill = "none"
     reason: str | None = None  # the ReasonCode this feature most often explains
+    # The direction the model may use it in: +1 more of it never lowers the risk, -1 never raises it,
+    # 0 free. Domain knowledge the data is too small to learn reliably; it travels with the name.
+    monotone: Monotone = 0
 
 
-def _orders(name, description, sql, missing="never missing", fill="none", reason=None):
-    return FeatureDefinition(name, description, ORDERS, "orders", sql, missing, fill, reason)
-
-
-def _deliveries(name, description, sql, missing, fill="none", reason=None):
+def _orders(name, description, sql, missing="never missing", fill="none", reason=None, monotone=0):
     return FeatureDefinition(
-        name, description, f"{DELIVERIES}+{ORDERS}", "deliveries", sql, missing, fill, reason
+        name, description, ORDERS, "orders", sql, missing, fill, reason, monotone
     )
 
 
-def _feedback(name, description, sql, missing, fill="none", reason=None):
-    return FeatureDefinition(name, description, FEEDBACK, "feedback", sql, missing, fill, reason)
+def _deliveries(name, description, sql, missing, fill="none", reason=None, monotone=0):
+    return FeatureDefinition(
+        name, description, f"{DELIVERIES}+{ORDERS}", "deliveries", sql, missing, fill, reason,
+        monotone,
+    )  # fmt: skip
+
+
+def _feedback(name, description, sql, missing, fill="none", reason=None, monotone=0):
+    return FeatureDefinition(
+        name, description, FEEDBACK, "feedback", sql, missing, fill, reason, monotone
+    )
 
 
 def _derived(name, description, source, sql, missing, reason=None):
@@ -162,6 +173,7 @@ def _order_window(days: int) -> tuple[FeatureDefinition, FeatureDefinition]:
             f"orders_{days}d",
             f"Orders placed in the {days} days before the cutoff (cancelled ones included).",
             f"count_if(days_ago <= {days})",
+            monotone=FALLING if days <= 90 else 0,  # a recent order never raises the risk
         ),
         _orders(
             f"spend_{days}d",
@@ -178,6 +190,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "Days from the customer's latest order to the cutoff.",
         "min(days_ago)",
         reason=ReasonCode.LONG_INACTIVE,
+        monotone=RISING,
     ),
     _orders(
         "days_since_first_order",
@@ -236,6 +249,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.LATE_DELIVERY,
+        monotone=RISING,
     ),
     _deliveries(
         "late_deliveries_365d",
@@ -244,6 +258,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.LATE_DELIVERY,
+        monotone=RISING,
     ),
     _deliveries(
         "mean_days_late_365d",
@@ -258,6 +273,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "max(days_late) FILTER (WHERE delivered_days_ago <= 90)",
         "no delivery arrived in the 90 days before the cutoff, or " + _NO_DELIVERIES,
         reason=ReasonCode.LATE_DELIVERY,
+        monotone=RISING,
     ),
     _deliveries(
         "max_days_late_365d",
@@ -265,6 +281,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "max(days_late) FILTER (WHERE delivered_days_ago <= 365)",
         "no delivery arrived in the 365 days before the cutoff, or " + _NO_DELIVERIES,
         reason=ReasonCode.LATE_DELIVERY,
+        monotone=RISING,
     ),
     FeatureDefinition(
         "days_late_last_order",
@@ -277,6 +294,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         f" + coalesce(least({_LATENESS_NOW}, 999998) + 1, 0))",
         "the latest order has no delivery row (always so when the shop provides no deliveries)",
         reason=ReasonCode.LATE_DELIVERY,
+        monotone=RISING,
     ),
     _deliveries(
         "days_since_last_late_delivery",
@@ -284,6 +302,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "min(delivered_days_ago) FILTER (WHERE is_late)",
         "no late delivery before the cutoff, or " + _NO_DELIVERIES,
         reason=ReasonCode.LATE_DELIVERY,
+        monotone=FALLING,
     ),
     _deliveries(
         "failed_deliveries_90d",
@@ -292,6 +311,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.FAILED_DELIVERY,
+        monotone=RISING,
     ),
     _deliveries(
         "failed_deliveries_365d",
@@ -300,6 +320,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.FAILED_DELIVERY,
+        monotone=RISING,
     ),
     _deliveries(
         "open_overdue_orders",
@@ -309,6 +330,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.ORDER_OVERDUE,
+        monotone=RISING,
     ),
     _deliveries(
         "days_overdue_oldest_open_order",
@@ -317,6 +339,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_DELIVERIES,
         fill="zero",
         reason=ReasonCode.ORDER_OVERDUE,
+        monotone=RISING,
     ),
     # --- feedback ---------------------------------------------------------------------------------
     _feedback(
@@ -332,6 +355,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "avg(rating)",
         "no rating in the 365 days before the cutoff",
         reason=ReasonCode.LOW_RATING,
+        monotone=FALLING,
     ),
     _feedback(
         "worst_rating_90d",
@@ -339,6 +363,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "min(rating) FILTER (WHERE days_ago <= 90)",
         "no rating in the 90 days before the cutoff",
         reason=ReasonCode.LOW_RATING,
+        monotone=FALLING,
     ),
     _feedback(
         "last_rating",
@@ -346,6 +371,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         "arg_max(rating, {'at': created_at, 'id': feedback_id})",
         "no rating in the 365 days before the cutoff",
         reason=ReasonCode.LOW_RATING,
+        monotone=FALLING,
     ),
     _feedback(
         "mean_text_sentiment_365d",
@@ -376,6 +402,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_FEEDBACK,
         fill="zero",
         reason=ReasonCode.NEGATIVE_FEEDBACK,
+        monotone=RISING,
     ),
     _feedback(
         "negative_feedback_365d",
@@ -384,6 +411,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_FEEDBACK,
         fill="zero",
         reason=ReasonCode.NEGATIVE_FEEDBACK,
+        monotone=RISING,
     ),
     _feedback(
         "support_tickets_90d",
@@ -392,6 +420,7 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         _NO_FEEDBACK,
         fill="zero",
         reason=ReasonCode.SUPPORT_TICKETS,
+        monotone=RISING,
     ),
     _feedback(
         "days_since_last_negative_feedback",
@@ -414,6 +443,25 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
         f"(at least {RATE_MIN_DAYS} days) — value at risk = rate x horizon x avg_order_value.",
         ORDERS,
         f"orders_365d / least(365.0, greatest(days_since_first_order, {RATE_MIN_DAYS}.0))",
+        "never missing",
+    ),
+    # Scale-free: they mean the same at a tenure the training rows never reached (a single cohort
+    # scored a horizon after its last labelled cutoff), where raw tenure and counts extrapolate badly.
+    _derived(
+        "recency_over_tenure",
+        "Days since the latest order divided by the tenure (floored at 1 day): 0 = just ordered, "
+        "1 = nothing since the first order.",
+        ORDERS,
+        "days_since_last_order / greatest(days_since_first_order, 1.0)",
+        "never missing",
+        reason=ReasonCode.LONG_INACTIVE,
+    ),
+    _derived(
+        "orders_per_30d_of_tenure",
+        f"Orders per 30 days since the first order (tenure floored at {RATE_MIN_DAYS} days): the "
+        "customer's own buying rate.",
+        ORDERS,
+        f"30.0 * orders_total / greatest(days_since_first_order, {RATE_MIN_DAYS}.0)",
         "never missing",
     ),
     _derived(
@@ -494,6 +542,17 @@ FEATURES: Final[tuple[FeatureDefinition, ...]] = (
 
 FEATURE_NAMES: Final[tuple[str, ...]] = tuple(f.name for f in FEATURES)
 FEATURES_BY_NAME: Final[dict[str, FeatureDefinition]] = {f.name: f for f in FEATURES}
+# The features that can be below zero (sentiment, differences); every other one is a count, an
+# amount, a number of days, a rating, a share or a ratio, so a negative value is nonsense.
+SIGNED_FEATURES: Final[frozenset[str]] = frozenset(
+    {
+        "mean_text_sentiment_365d",
+        "min_text_sentiment_90d",
+        "last_text_sentiment",
+        "days_overdue_vs_usual_gap",
+        "orders_change_90d_vs_prior_90d",
+    }
+)
 
 
 def features_from(tables: set[str] | frozenset[str]) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""The input contract (v2): which tables a shop hands over, their columns, types and allowed values.
+"""The input contract (v2: adds `contacts`, `customers.language`, `feedback.text_language`): which
+tables a shop hands over, their columns, types and allowed values.
 
 The one definition used by the generator (writes it), ingest (validates and loads it) and the
 warehouse DDL (stores it). Version it with `common.names.CONTRACT_VERSION`.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from common.names import CONTRACT_VERSION, CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
+from common.names import CONTACTS, CONTRACT_VERSION, CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
 
 ColumnKind = Literal["string", "timestamp", "number", "integer", "boolean", "category"]
 
@@ -42,6 +43,11 @@ class Column:
     def duckdb_type(self) -> str:
         return DUCKDB_TYPES[self.kind]
 
+    @property
+    def sql(self) -> str:
+        """The column as a quoted SQL identifier (`contacts.group` is a keyword)."""
+        return f'"{self.name}"'
+
 
 @dataclass(frozen=True)
 class TableContract:
@@ -70,7 +76,7 @@ class TableContract:
 
     def warehouse_ddl(self) -> str:
         """CREATE TABLE for the warehouse: contract columns, derived columns, then load lineage."""
-        columns = [f"{c.name} {c.duckdb_type}" for c in (*self.columns, *self.derived_columns)]
+        columns = [f"{c.sql} {c.duckdb_type}" for c in (*self.columns, *self.derived_columns)]
         columns += ["_ingest_run_id VARCHAR", "_source_file VARCHAR", "_source_line BIGINT"]
         body = ",\n    ".join(columns)
         return f"CREATE TABLE IF NOT EXISTS {self.name} (\n    {body}\n)"
@@ -81,6 +87,7 @@ DELIVERY_STATUSES = ("in_transit", "delivered", "failed", "returned")
 FEEDBACK_CHANNELS = ("review", "ticket", "survey", "chat", "social")
 CONTACT_CHANNELS = ("email", "phone", "sms")
 LANGUAGE_TAG_PATTERN = r"^\s*[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*\s*$"
+CONTACT_GROUPS = ("treated", "control")
 
 CONTRACT: dict[str, TableContract] = {
     ORDERS: TableContract(
@@ -212,6 +219,49 @@ CONTRACT: dict[str, TableContract] = {
                 nullable=True,
                 pattern=LANGUAGE_TAG_PATTERN,
                 pattern_meaning="a BCP 47 language tag such as ja, en or en-GB",
+            ),
+        ),
+    ),
+    CONTACTS: TableContract(
+        name=CONTACTS,
+        description="Outreach history: every customer contacted (treated) or held out (control) in a "
+        "campaign or a worked queue. Optional; with it the queue learns what a contact changes.",
+        key="contact_id",
+        columns=(
+            Column("contact_id", "string", "Unique id of the contact (or the hold-out)."),
+            Column("customer_id", "string", "Who was contacted or held out."),
+            Column(
+                "contacted_at",
+                "timestamp",
+                "When they were contacted; for control rows, when they would have been.",
+            ),
+            Column(
+                "group",
+                "category",
+                "treated (contacted) or control (held out at random).",
+                allowed=CONTACT_GROUPS,
+            ),
+            Column(
+                "playbook",
+                "string",
+                "The playbook used (or that would have been), as named in playbooks.yaml.",
+                required=False,
+                nullable=True,
+            ),
+            Column(
+                "channel",
+                "category",
+                "How they were contacted.",
+                required=False,
+                nullable=True,
+                allowed=CONTACT_CHANNELS,
+            ),
+            Column(
+                "outcome",
+                "string",
+                "What the contact led to, in the agent's words.",
+                required=False,
+                nullable=True,
             ),
         ),
     ),

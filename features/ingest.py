@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common.names import (
+    CONTACTS,
     CONTRACT_VERSION,
     CUSTOMERS,
     DELIVERIES,
@@ -60,7 +61,7 @@ from features.validation import (
 )
 
 # Orders first: deliveries are checked against the orders this run has just loaded.
-LOAD_ORDER = (ORDERS, CUSTOMERS, DELIVERIES, FEEDBACK)
+LOAD_ORDER = (ORDERS, CUSTOMERS, DELIVERIES, FEEDBACK, CONTACTS)
 READ_BATCH_ROWS = 250_000
 VALIDATE_CHUNK_ROWS = 500_000
 DUCKDB_MEMORY_LIMIT = "3GB"
@@ -282,8 +283,8 @@ def _typed_select(table: TableContract, present: set[str]) -> str:
     """SELECT of the frame GX validates (see `features.validation.frame_columns`)."""
     parts = [f"r.{SOURCE_LINE}", f"r.{UTF8_VALID}"]
     for column in table.columns:
-        ref = f"r.{column.name}" if column.name in present else "NULL::VARCHAR"
-        parts.append(f"{_parsed_expr(column, ref)} AS {column.name}")
+        ref = f"r.{column.sql}" if column.name in present else "NULL::VARCHAR"
+        parts.append(f"{_parsed_expr(column, ref)} AS {column.sql}")
         if is_parsed(column):
             parts.append(f"{_blank_to_null(ref)} AS {given_column(column.name)}")
     key_ref = f"r.{table.key}" if table.key in present else "NULL::VARCHAR"
@@ -474,12 +475,12 @@ def _stage_raw(
 ) -> None:
     """Stream the file into a temp table of raw text, one row per data line, with its line number."""
     name = table.name
-    columns = ", ".join(f"{column.name} VARCHAR" for column in table.columns)
+    columns = ", ".join(f"{column.sql} VARCHAR" for column in table.columns)
     con.execute(
         f"CREATE TEMP TABLE _raw_{name} ({SOURCE_LINE} BIGINT, {UTF8_VALID} BOOLEAN, {columns})"
     )
     select = ", ".join(
-        f"CAST(b.{column.name} AS VARCHAR)" if column.name in present else "NULL"
+        f"CAST(b.{column.sql} AS VARCHAR)" if column.name in present else "NULL"
         for column in table.columns
     )
     total = pq.ParquetFile(path).metadata.num_rows if path.suffix == ".parquet" else None
@@ -507,8 +508,8 @@ def _check_column_types(
     if not parsed:
         return
     selects = ", ".join(
-        f"count({given_column(c.name)}), count({c.name}), "
-        f"any_value({given_column(c.name)}) FILTER (WHERE {c.name} IS NULL)"
+        f"count({given_column(c.name)}), count({c.sql}), "
+        f"any_value({given_column(c.name)}) FILTER (WHERE {c.sql} IS NULL)"
         for c in parsed
     )
     row = con.execute(f"SELECT {selects} FROM _typed_{table.name}").fetchall()[0]
@@ -537,9 +538,8 @@ def _validate(
     """Run the GX suite over the typed frame in chunks; store (line, rule) for every broken rule."""
     name = table.name
     task = bar.add_task(f"validate {name}", total=rows) if bar else None
-    reader = con.sql(f"SELECT {', '.join(frame_columns(name))} FROM _typed_{name}").to_arrow_reader(
-        VALIDATE_CHUNK_ROWS
-    )
+    quoted = ", ".join(f'"{column}"' for column in frame_columns(name))
+    reader = con.sql(f"SELECT {quoted} FROM _typed_{name}").to_arrow_reader(VALIDATE_CHUNK_ROWS)
     lines: list[np.ndarray] = []
     rules: list[np.ndarray] = []
     for batch in reader:
@@ -579,11 +579,11 @@ def _quarantine(
         }
     )
     con.register("_rule_catalogue", catalogue)
-    raw_values = ", ".join(f"{column} := r.{column}" for column in present)
+    raw_values = ", ".join(f"'{column}', r.\"{column}\"" for column in present)
     con.execute(
         f"""
         INSERT INTO {QUARANTINE_TABLE}
-        SELECT ?, ?, ?, ?, r.{SOURCE_LINE}, to_json(struct_pack({raw_values})),
+        SELECT ?, ?, ?, ?, r.{SOURCE_LINE}, to_json(json_object({raw_values})),
                v.rules, v.problems, now()::TIMESTAMP
         FROM _raw_{name} r
         JOIN (
@@ -603,9 +603,9 @@ def _quarantine(
 def _classify(con: duckdb.DuckDBPyConnection, table: TableContract) -> None:
     """Good rows in warehouse types, each marked inserted, replaced or unchanged against the warehouse."""
     name, key = table.name, table.key
-    typed = ", ".join(f"CAST(t.{c.name} AS {c.duckdb_type}) AS {c.name}" for c in table.columns)
-    same = " AND ".join(f"g.{c.name} IS NOT DISTINCT FROM w.{c.name}" for c in table.columns)
-    stored = ", ".join(c.name for c in table.columns)
+    typed = ", ".join(f"CAST(t.{c.sql} AS {c.duckdb_type}) AS {c.sql}" for c in table.columns)
+    same = " AND ".join(f"g.{c.sql} IS NOT DISTINCT FROM w.{c.sql}" for c in table.columns)
+    stored = ", ".join(c.sql for c in table.columns)
     con.execute(
         f"""
         CREATE TEMP TABLE _change_{name} AS
@@ -678,7 +678,7 @@ def _score_sentiment(
 def _upsert(con: duckdb.DuckDBPyConnection, table: TableContract, path: Path, run_id: str) -> None:
     """Replace changed rows, add new ones, leave identical ones (and their lineage) alone."""
     name, key = table.name, table.key
-    columns = [c.name for c in table.columns]
+    columns = [c.sql for c in table.columns]
     values = [f"c.{c}" for c in columns]
     source = f"_change_{name} c"
     if any(d.name == "text_sentiment" for d in table.derived_columns):

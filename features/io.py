@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -73,3 +74,40 @@ def snapshot_catalogue_version(path: Path) -> str | None:
     metadata = pq.read_schema(path).metadata or {}
     version = metadata.get(CATALOGUE_VERSION_KEY)
     return None if version is None else version.decode()
+
+
+@dataclass(frozen=True)
+class SnapshotExport:
+    """What `export_snapshot` wrote: where, as of when, how many customers."""
+
+    path: Path
+    cutoff: datetime
+    customers: int
+    features: int
+
+
+def export_snapshot(
+    warehouse_path: Path, as_of: str, out: Path | None, exports_dir: Path, lookback_days: int
+) -> SnapshotExport:
+    """`churnguard features --as-of`: the point-in-time snapshot at `as_of`, written to `out` (or
+    under `exports_dir`). Raises ValueError saying which option is wrong, FileNotFoundError when
+    there is no warehouse yet."""
+    from features.catalogue import FEATURES
+    from features.snapshot import as_cutoff, build_snapshot
+    from features.warehouse import connect
+
+    try:
+        cutoff = as_cutoff(as_of)
+    except ValueError:
+        raise ValueError(f"--as-of: {as_of!r} is not a date; expected YYYY-MM-DD") from None
+    con = connect(warehouse_path, read_only=True)
+    try:
+        snapshot = build_snapshot(con, cutoff, lookback_days=lookback_days)
+    finally:
+        con.close()
+    target = out if out is not None else default_snapshot_file(exports_dir, cutoff)
+    try:
+        path = write_snapshot(snapshot, target)
+    except ValueError as error:
+        raise ValueError(f"--out: {error}") from None
+    return SnapshotExport(path, cutoff, len(snapshot), len(FEATURES))

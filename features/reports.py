@@ -201,8 +201,6 @@ def contract_markdown() -> str:
         "(each distinct text once); the rating stays a separate column. A text in a language no "
         "scorer reads keeps an empty sentiment and is counted per language under "
         "`sentiment.rows_unsupported_language` in the report.",
-        "- A v1 warehouse is migrated by the first writable open (or `churnguard migrate`): the "
-        "tables and empty columns v2 adds are created; nothing stored changes.",
         "",
     ]
     return "\n".join(lines)

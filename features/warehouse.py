@@ -3,9 +3,9 @@
 Besides the contract tables (DDL from `features.contract`) it holds two internal tables written by
 ingest: `quarantine` (every rejected row with the rules it broke) and `ingest_runs` (one row per
 successful run). Timestamps are naive UTC. `warehouse_meta` records the contract version that wrote
-it: a warehouse of another version is refused at open, never read as if it were this one, except an
-older version listed in `MIGRATES_FROM`, which a writable open brings up to date by adding what the
-contract has and it lacks (tables, and columns that may be empty); nothing is dropped or rewritten.
+it: a warehouse of an older version is migrated at open (`migrate`: tables and nullable columns the
+contract added are created, generically from the contract), and one that cannot be migrated, or of
+a newer or unknown version, is refused, never read as if it were this one.
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from common.names import CONTRACT_VERSION, INGEST_RUNS_TABLE, ORDERS, QUARANTINE
 from features.contract import CONTRACT
 
 META_TABLE = "warehouse_meta"
+# Contract versions a warehouse is migrated from at open (v1 had no contacts table).
+MIGRATES_FROM = ("1",)
 META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)"
-
-
-MIGRATES_FROM = frozenset(
-    {"1"}
-)  # versions whose every difference is a new table or nullable column
 
 
 class WarehouseVersionError(ValueError):
@@ -68,13 +65,81 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # jobs report their own progress; no stray bars
     try:
-        check_contract_version(con, path, read_only)
+        if needs_migration(con) and read_only:
+            con.close()
+            upgrade = duckdb.connect(str(path))
+            try:
+                migrate(upgrade, path)
+            finally:
+                upgrade.close()
+            con = duckdb.connect(str(path), read_only=True)
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
+        elif needs_migration(con):
+            migrate(con, path)
+        check_contract_version(con, path)
         if not read_only:
             create_schema(con)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def needs_migration(con: duckdb.DuckDBPyConnection) -> bool:
+    """True for a warehouse written by an older contract version than this one."""
+    return recorded_contract_version(con) in MIGRATES_FROM
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def migration_plan(con: duckdb.DuckDBPyConnection, path: Path | str) -> list[str]:
+    """The statements that bring an older warehouse to this contract: a CREATE for each missing
+    table, an ADD COLUMN for each missing column that may be empty. A missing column that must hold
+    a value in rows already loaded cannot be made up: that raises, saying what to do."""
+    tables = _tables(con)
+    statements = []
+    for table in CONTRACT.values():
+        if table.name not in tables:
+            statements.append(table.warehouse_ddl())
+            continue
+        present = _columns(con, table.name)
+        has_rows = row_count(con, table.name) > 0
+        for column in (*table.columns, *table.derived_columns):
+            if column.name in present:
+                continue
+            if has_rows and not column.nullable:
+                raise WarehouseVersionError(
+                    f"warehouse at {path}: table {table.name} has rows but no column "
+                    f"{column.name!r}, which contract v{CONTRACT_VERSION} requires in every row; "
+                    "re-ingest the shop's files into a new CHURNGUARD_HOME"
+                )
+            statements.append(
+                f"ALTER TABLE {table.name} ADD COLUMN {column.sql} {column.duckdb_type}"
+            )
+    return statements
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: Path | str) -> list[str]:
+    """Bring an older warehouse to this contract in one transaction (all or nothing)."""
+    statements = migration_plan(con, path)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for statement in statements:
+            con.execute(statement)
+        con.execute(
+            f"UPDATE {META_TABLE} SET value = ? WHERE key = 'contract_version'", [CONTRACT_VERSION]
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return statements
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -89,90 +154,19 @@ def recorded_contract_version(con: duckdb.DuckDBPyConnection) -> str | None:
     return None if row is None else row[0]
 
 
-def check_contract_version(
-    con: duckdb.DuckDBPyConnection, path: Path | str, read_only: bool = False
-) -> None:
-    """Refuse a warehouse written by another contract version (or by one that recorded none);
-    migrate one of an older version in `MIGRATES_FROM` when the connection may write."""
+def check_contract_version(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
+    """Refuse a warehouse written by another contract version (or by one that recorded none)."""
     recorded = recorded_contract_version(con)
     if recorded is None:
         tables = _tables(con)
         if ORDERS not in tables or row_count(con, ORDERS) == 0:
             return  # a new (or empty) warehouse: create_schema records this version
         recorded = "0 (no version recorded)"
-    if recorded in MIGRATES_FROM:
-        if read_only:
-            raise WarehouseVersionError(
-                f"warehouse at {path} was written by contract v{recorded}; this churnguard reads "
-                f"v{CONTRACT_VERSION}: run `churnguard migrate` once to add what v{CONTRACT_VERSION} "
-                "has (its data is kept)"
-            )
-        migrate(con, path, recorded)
-        return
     if recorded != CONTRACT_VERSION:
         raise WarehouseVersionError(
             f"warehouse at {path} was written by contract v{recorded}; this churnguard reads "
             f"v{CONTRACT_VERSION}: re-ingest into a new CHURNGUARD_HOME or migrate it"
         )
-
-
-def missing_from_contract(
-    con: duckdb.DuckDBPyConnection,
-) -> tuple[list[str], list[tuple[str, str]]]:
-    """Contract tables the warehouse lacks, and (table, column) pairs its existing tables lack."""
-    tables = _tables(con)
-    existing = {
-        (table, column)
-        for table, column in con.execute(
-            "SELECT table_name, column_name FROM duckdb_columns()"
-        ).fetchall()
-    }
-    new_tables = [name for name in CONTRACT if name not in tables]
-    new_columns = [
-        (name, column.name)
-        for name, table in CONTRACT.items()
-        if name in tables
-        for column in (*table.columns, *table.derived_columns)
-        if (name, column.name) not in existing
-    ]
-    return new_tables, new_columns
-
-
-def migrate(con: duckdb.DuckDBPyConnection, path: Path | str, recorded: str) -> list[str]:
-    """Bring a warehouse of an older contract up to this one in one transaction; say what changed.
-
-    Generic: every table the contract has and the warehouse lacks is created, every column it lacks
-    is added empty. A missing column that may not be empty cannot be added this way and is refused.
-    """
-    new_tables, new_columns = missing_from_contract(con)
-    required = [
-        f"{table}.{column}"
-        for table, column in new_columns
-        if not CONTRACT[table].column(column).nullable
-    ]
-    if required:
-        raise WarehouseVersionError(
-            f"warehouse at {path} (contract v{recorded}) lacks {', '.join(required)}, which "
-            f"contract v{CONTRACT_VERSION} requires: re-ingest into a new CHURNGUARD_HOME"
-        )
-    changes: list[str] = []
-    con.begin()
-    try:
-        for table in new_tables:
-            con.execute(CONTRACT[table].warehouse_ddl())
-            changes.append(f"created table {table}")
-        for table, column in new_columns:
-            kind = CONTRACT[table].column(column).duckdb_type
-            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            changes.append(f"added {table}.{column} ({kind}, empty)")
-        con.execute(
-            f"UPDATE {META_TABLE} SET value = ? WHERE key = 'contract_version'", [CONTRACT_VERSION]
-        )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    return changes
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,8 +14,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from models.calibration import logit
-
 RECENCY = "days_since_last_order"
 TENURE = "days_since_first_order"
 FREQUENCY = "orders_total"
@@ -56,6 +54,33 @@ def p_no_purchase(
     return 1.0 - alive + alive * none_if_alive
 
 
+def log_odds_no_purchase(
+    params: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, horizon_days: float
+) -> np.ndarray:
+    """logit(P(no purchase in the horizon)) computed in log space: no clipping, so customers whose
+    probability is within 1e-7 of 1 are still ranked apart, exactly as `p_no_purchase` ranks them."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x = np.asarray(x, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    t_x = np.asarray(t_x, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_odds_dead = np.where(
+            x > 0,
+            np.log(a)
+            - np.log(np.maximum(b + x - 1, 1e-12))
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+            -np.inf,
+        )
+        log_alive = -np.logaddexp(0.0, log_odds_dead)
+        log_none = (r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon_days))
+        log_stays = log_alive + np.log(-np.expm1(log_none))  # log(1 - p): alive and buys
+        return np.log(-np.expm1(log_stays)) - log_stays
+
+
+def _softplus(z: float) -> float:
+    return z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))
+
+
 def rfm_from_features(
     recency: np.ndarray, tenure: np.ndarray, orders: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -81,8 +106,10 @@ class BGNBDPrior:
 
     def _margin(self, recency: np.ndarray, tenure: np.ndarray, orders: np.ndarray) -> np.ndarray:
         x, t_x, T = rfm_from_features(recency, tenure, orders)
-        p = p_no_purchase(self.params, x, t_x, T, self.horizon_days)
-        return self.slope * logit(np.clip(p, 1e-6, 1 - 1e-6)) + self.intercept
+        return (
+            self.slope * log_odds_no_purchase(self.params, x, t_x, T, self.horizon_days)
+            + self.intercept
+        )
 
     def margin(self, X: np.ndarray, index: tuple[int, int, int]) -> np.ndarray:
         """Log-odds per row; `index` = columns of (recency, tenure, orders) in X."""
@@ -98,16 +125,18 @@ class BGNBDPrior:
         recency = 0.0 if math.isnan(recency) else float(recency)
         t_x = min(max(T - recency, 0.0), T) if x > 0 else 0.0
         r, alpha, a, b = self.params.r, self.params.alpha, self.params.a, self.params.b
-        alive = 1.0
+        log_alive = 0.0
         if x > 0:
-            exponent = (r + x) * (math.log(alpha + T) - math.log(alpha + t_x))
-            odds_dead = a / max(b + x - 1, 1e-12) * math.exp(min(exponent, 700.0))
-            alive = 1.0 / (1.0 + odds_dead)
-        none_if_alive = math.exp(
-            (r + x) * (math.log(alpha + T) - math.log(alpha + T + self.horizon_days))
-        )
-        p = min(max(1.0 - alive + alive * none_if_alive, 1e-6), 1 - 1e-6)
-        return self.slope * math.log(p / (1 - p)) + self.intercept
+            log_odds_dead = (
+                math.log(a)
+                - math.log(max(b + x - 1, 1e-12))
+                + (r + x) * (math.log(alpha + T) - math.log(alpha + t_x))
+            )
+            log_alive = -_softplus(log_odds_dead)
+        log_none = (r + x) * (math.log(alpha + T) - math.log(alpha + T + self.horizon_days))
+        log_stays = log_alive + math.log(-math.expm1(log_none))  # log(1 - p): alive and buys
+        margin = math.log(-math.expm1(log_stays)) - log_stays
+        return self.slope * margin + self.intercept
 
     def attribution(
         self, X: np.ndarray, index: tuple[int, int, int]
@@ -128,6 +157,7 @@ class BGNBDPrior:
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "kind": "bgnbd",
             "params": self.params.to_dict(),
             "horizon_days": self.horizon_days,
             "reference_recency": self.reference_recency,
@@ -146,3 +176,52 @@ class BGNBDPrior:
             slope=float(data.get("slope", 1.0)),
             intercept=float(data.get("intercept", 0.0)),
         )
+
+
+RECENCY_SCALE_DAYS = 30.0
+
+
+@dataclass(frozen=True)
+class RecencyRule:
+    """Days since the last order as a model: log-odds slope * log((days + 0.5) / 30) + intercept.
+
+    The rule a shop already has, packaged like the trees (calibrated, with percentiles and reasons)
+    so the registry can hold it as the champion when the trees do not beat it. Monotone in the days,
+    so it ranks customers exactly as sorting by days since the last order does."""
+
+    reference_recency: float
+    slope: float = 1.0
+    intercept: float = 0.0
+
+    def margin(self, X: np.ndarray, index: tuple[int, int, int]) -> np.ndarray:
+        days = np.maximum(np.nan_to_num(X[:, index[0]], nan=0.0), 0.0)
+        return self.slope * np.log((days + 0.5) / RECENCY_SCALE_DAYS) + self.intercept
+
+    def attribution(
+        self, X: np.ndarray, index: tuple[int, int, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All of the departure from a typical customer's log-odds is the silence's."""
+        typical = np.full((1, X.shape[1]), self.reference_recency)
+        phi = self.margin(X, index) - self.margin(typical, index)
+        return phi, np.zeros_like(phi)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": "recency",
+            "reference_recency": self.reference_recency,
+            "slope": self.slope,
+            "intercept": self.intercept,
+        }
+
+
+Prior = BGNBDPrior | RecencyRule
+
+
+def prior_from_dict(data: dict) -> Prior:
+    if data.get("kind") == "recency":
+        return RecencyRule(
+            reference_recency=float(data["reference_recency"]),
+            slope=float(data.get("slope", 1.0)),
+            intercept=float(data.get("intercept", 0.0)),
+        )
+    return BGNBDPrior.from_dict(data)

@@ -17,7 +17,9 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
+from common.mlflow_service import MlflowService
 from common.names import CHAMPION_ALIAS, MODEL_NAME
+from models.probe import ModelUnusable, probe_scorer_files, scorer_folder
 from models.scorer import ChurnScorer
 
 if TYPE_CHECKING:
@@ -181,13 +183,16 @@ def load_scorer(
     pyfunc and unwrap it to the fast ChurnScorer; also return the registry's ModelVersion.
 
     `fallback_to_latest`: when the alias is missing but versions exist, use the latest version
-    (batch scoring before any model passed the gate); the caller should say so."""
+    (batch scoring before any model passed the gate); the caller should say so.
+
+    The files are proven in a child process first (`models.probe`): a damaged version raises
+    ModelUnusable with the reason instead of aborting this process."""
     from common.settings import get_settings
 
     settings = get_settings()
     model_uri = model_uri or settings.resolved_model_uri
     tracking_uri = tracking_uri or settings.tracking_uri
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = MlflowService(tracking_uri).client()
     try:
         version = resolve_model_version(client, model_uri)
     except NoChampionError:
@@ -196,10 +201,21 @@ def load_scorer(
         if not (fallback_to_latest and versions):
             raise
         version = max(versions, key=lambda v: int(v.version))
+    from mlflow.exceptions import MlflowException
+
     with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=_artifact_uri(client, version), dst_path=tmp, tracking_uri=tracking_uri
-        )
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=_artifact_uri(client, version), dst_path=tmp, tracking_uri=tracking_uri
+            )
+            probe_scorer_files(scorer_folder(Path(local)))
+        except (MlflowException, OSError) as error:
+            raise ModelUnusable(
+                f"{version.name} v{version.version}: its files cannot be fetched "
+                f"({str(error).splitlines()[0] if str(error) else type(error).__name__})"
+            ) from None
+        except ModelUnusable as error:
+            raise ModelUnusable(f"{version.name} v{version.version}: {error}") from None
         pyfunc = mlflow.pyfunc.load_model(local)
         scorer = pyfunc.unwrap_python_model().scorer
     return scorer, version

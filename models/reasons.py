@@ -153,12 +153,11 @@ def _both(*tests: Callable[[Values], bool]) -> Callable[[Values], bool]:
     return lambda v: all(test(v) for test in tests)
 
 
-R = ReasonCode
 RULES: tuple[ReasonRule, ...] = (
     # orders
     ReasonRule(
         "days_since_last_order",
-        R.LONG_INACTIVE,
+        ReasonCode.LONG_INACTIVE,
         _at_least("days_since_last_order", 30),
         _inactive_sentence,
         topic="silence",
@@ -166,7 +165,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "days_overdue_vs_usual_gap",
-        R.OVERDUE_VS_USUAL_GAP,
+        ReasonCode.OVERDUE_VS_USUAL_GAP,
         _both(_at_least("days_overdue_vs_usual_gap", 7), _has("days_since_last_order")),
         _overdue_sentence,
         topic="silence",
@@ -174,29 +173,37 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "ratio_since_last_order_to_usual_gap",
-        R.OVERDUE_VS_USUAL_GAP,
+        ReasonCode.OVERDUE_VS_USUAL_GAP,
         _both(_at_least("ratio_since_last_order_to_usual_gap", 1.5), _has("days_since_last_order")),
         _overdue_sentence,
         topic="silence",
         ja=_ja_overdue,
     ),
     ReasonRule(
+        "recency_over_tenure",
+        ReasonCode.LONG_INACTIVE,
+        _both(_at_least("recency_over_tenure", 0.5), _at_least("days_since_last_order", 30)),
+        _inactive_sentence,
+        topic="silence",
+        ja=_ja_inactive,
+    ),
+    ReasonRule(
         "orders_total",
-        R.FEW_ORDERS,
+        ReasonCode.FEW_ORDERS,
         _at_most("orders_total", 1),
         lambda v: "a one-off customer: a single order so far",
         ja=lambda v: "これまでのご注文は1回のみです",
     ),
     ReasonRule(
         "orders_365d",
-        R.FEW_ORDERS,
+        ReasonCode.FEW_ORDERS,
         _at_most("orders_365d", 1),
         lambda v: f"only {_count(v['orders_365d'], 'order')} in the last year",
         ja=lambda v: f"この1年のご注文は{_n(v['orders_365d'])}件のみです",
     ),
     ReasonRule(
         "order_rate_trend_90d_vs_365d",
-        R.DECLINING_ACTIVITY,
+        ReasonCode.DECLINING_ACTIVITY,
         _both(
             _at_most("order_rate_trend_90d_vs_365d", 0.75),
             _at_least("orders_365d", 3),
@@ -209,7 +216,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "orders_change_90d_vs_prior_90d",
-        R.DECLINING_ACTIVITY,
+        ReasonCode.DECLINING_ACTIVITY,
         _both(_at_most("orders_change_90d_vs_prior_90d", -1), _has("orders_90d", "orders_180d")),
         _slowing_sentence,
         ja=lambda v: (
@@ -218,7 +225,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "spend_trend_90d_vs_365d",
-        R.DECLINING_ACTIVITY,
+        ReasonCode.DECLINING_ACTIVITY,
         _both(_at_most("spend_trend_90d_vs_365d", 0.5), _has("spend_90d", "spend_365d")),
         lambda v: (
             f"spent {v['spend_90d']:.0f} in the last 90 days, against {v['spend_365d']:.0f} in the last year"
@@ -229,14 +236,14 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "cancelled_orders_365d",
-        R.CANCELLED_ORDERS,
+        ReasonCode.CANCELLED_ORDERS,
         _at_least("cancelled_orders_365d", 1),
         lambda v: f"{_count(v['cancelled_orders_365d'], 'cancelled order')} in the last year",
         ja=lambda v: f"この1年でキャンセルされたご注文が{_n(v['cancelled_orders_365d'])}件あります",
     ),
     ReasonRule(
         "share_cancelled_orders_365d",
-        R.CANCELLED_ORDERS,
+        ReasonCode.CANCELLED_ORDERS,
         _at_least("share_cancelled_orders_365d", 0.2),
         lambda v: (
             f"{v['share_cancelled_orders_365d']:.0%} of orders in the last year were cancelled"
@@ -247,14 +254,14 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "returned_orders_365d",
-        R.RETURNED_ORDER,
+        ReasonCode.RETURNED_ORDER,
         _at_least("returned_orders_365d", 1),
         lambda v: f"{_count(v['returned_orders_365d'], 'returned order')} in the last year",
         ja=lambda v: f"この1年で返品されたご注文が{_n(v['returned_orders_365d'])}件あります",
     ),
     ReasonRule(
         "share_returned_orders_365d",
-        R.RETURNED_ORDER,
+        ReasonCode.RETURNED_ORDER,
         _at_least("share_returned_orders_365d", 0.2),
         lambda v: f"{v['share_returned_orders_365d']:.0%} of orders in the last year were returned",
         ja=lambda v: f"この1年のご注文の{v['share_returned_orders_365d']:.0%}が返品されました",
@@ -262,21 +269,21 @@ RULES: tuple[ReasonRule, ...] = (
     # deliveries
     ReasonRule(
         "late_deliveries_90d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("late_deliveries_90d", 1),
         lambda v: f"{_late(v['late_deliveries_90d'])} in the last 90 days",
         ja=lambda v: f"直近90日で配送の遅れが{_n(v['late_deliveries_90d'])}件ありました",
     ),
     ReasonRule(
         "late_deliveries_365d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("late_deliveries_365d", 1),
         lambda v: f"{_late(v['late_deliveries_365d'])} in the last year",
         ja=lambda v: f"この1年で配送の遅れが{_n(v['late_deliveries_365d'])}件ありました",
     ),
     ReasonRule(
         "share_late_deliveries_365d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("share_late_deliveries_365d", 0.2),
         lambda v: (
             f"{v['share_late_deliveries_365d']:.0%} of deliveries in the last year arrived late"
@@ -287,7 +294,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "mean_days_late_365d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("mean_days_late_365d", 0.5),
         lambda v: (
             f"deliveries in the last year arrived {v['mean_days_late_365d']:.1f} days late on average"
@@ -296,21 +303,21 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "max_days_late_90d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("max_days_late_90d", 1),
         lambda v: f"a delivery arrived {_days(v['max_days_late_90d'])} late in the last 90 days",
         ja=lambda v: f"直近90日に、お届けが{_n(v['max_days_late_90d'])}日遅れたご注文がありました",
     ),
     ReasonRule(
         "max_days_late_365d",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("max_days_late_365d", 1),
         lambda v: f"a delivery arrived {_days(v['max_days_late_365d'])} late in the last year",
         ja=lambda v: f"この1年に、お届けが{_n(v['max_days_late_365d'])}日遅れたご注文がありました",
     ),
     ReasonRule(
         "days_late_last_order",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_least("days_late_last_order", 1),
         lambda v: (
             f"latest order {_days(v['days_late_last_order'])} behind its promised delivery day"
@@ -319,14 +326,14 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "days_since_last_late_delivery",
-        R.LATE_DELIVERY,
+        ReasonCode.LATE_DELIVERY,
         _at_most("days_since_last_late_delivery", 180),
         lambda v: f"a late delivery {_days(v['days_since_last_late_delivery'])} ago",
         ja=lambda v: f"{_n(v['days_since_last_late_delivery'])}日前に配送の遅れがありました",
     ),
     ReasonRule(
         "failed_deliveries_90d",
-        R.FAILED_DELIVERY,
+        ReasonCode.FAILED_DELIVERY,
         _at_least("failed_deliveries_90d", 1),
         lambda v: f"{_failed(v['failed_deliveries_90d'])} in the last 90 days",
         ja=lambda v: (
@@ -335,7 +342,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "failed_deliveries_365d",
-        R.FAILED_DELIVERY,
+        ReasonCode.FAILED_DELIVERY,
         _at_least("failed_deliveries_365d", 1),
         lambda v: f"{_failed(v['failed_deliveries_365d'])} in the last year",
         ja=lambda v: (
@@ -344,7 +351,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "open_overdue_orders",
-        R.ORDER_OVERDUE,
+        ReasonCode.ORDER_OVERDUE,
         _at_least("open_overdue_orders", 1),
         lambda v: (
             f"{_count(v['open_overdue_orders'], 'order')} past the promised day and not delivered"
@@ -355,7 +362,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "days_overdue_oldest_open_order",
-        R.ORDER_OVERDUE,
+        ReasonCode.ORDER_OVERDUE,
         _at_least("days_overdue_oldest_open_order", 1),
         lambda v: (
             f"an order {_days(v['days_overdue_oldest_open_order'])} past its promised day, still not delivered"
@@ -367,49 +374,49 @@ RULES: tuple[ReasonRule, ...] = (
     # feedback
     ReasonRule(
         "last_rating",
-        R.LOW_RATING,
+        ReasonCode.LOW_RATING,
         _at_most("last_rating", 3),
         lambda v: f"last review {_stars(v['last_rating'])}",
         ja=lambda v: f"最新のレビューは星{_n(v['last_rating'])}つでした",
     ),
     ReasonRule(
         "worst_rating_90d",
-        R.LOW_RATING,
+        ReasonCode.LOW_RATING,
         _at_most("worst_rating_90d", 3),
         lambda v: f"a {_stars(v['worst_rating_90d'])} review in the last 90 days",
         ja=lambda v: f"直近90日に星{_n(v['worst_rating_90d'])}つのレビューがありました",
     ),
     ReasonRule(
         "mean_rating_365d",
-        R.LOW_RATING,
+        ReasonCode.LOW_RATING,
         _at_most("mean_rating_365d", 3.5),
         lambda v: f"average review {v['mean_rating_365d']:.1f} stars in the last year",
         ja=lambda v: f"この1年のレビューの平均は星{v['mean_rating_365d']:.1f}です",
     ),
     ReasonRule(
         "mean_text_sentiment_365d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_most("mean_text_sentiment_365d", -0.05),
         lambda v: "reviews and messages in the last year sound unhappy",
         ja=lambda v: "この1年のレビューやメッセージからご不満がうかがえます",
     ),
     ReasonRule(
         "min_text_sentiment_90d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_most("min_text_sentiment_90d", -0.3),
         lambda v: "an angry or upset message in the last 90 days",
         ja=lambda v: "直近90日に、お怒りやお困りのメッセージがありました",
     ),
     ReasonRule(
         "last_text_sentiment",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_most("last_text_sentiment", -0.3),
         lambda v: "their latest review or message sounds unhappy",
         ja=lambda v: "最新のレビューまたはメッセージからご不満がうかがえます",
     ),
     ReasonRule(
         "negative_feedback_90d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_least("negative_feedback_90d", 1),
         lambda v: f"{_negative(v['negative_feedback_90d'])} in the last 90 days",
         ja=lambda v: (
@@ -418,7 +425,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "negative_feedback_365d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_least("negative_feedback_365d", 1),
         lambda v: f"{_negative(v['negative_feedback_365d'])} in the last year",
         ja=lambda v: (
@@ -427,7 +434,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "share_negative_feedback_365d",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_least("share_negative_feedback_365d", 0.25),
         lambda v: (
             f"{v['share_negative_feedback_365d']:.0%} of their feedback in the last year was unhappy"
@@ -438,7 +445,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "days_since_last_negative_feedback",
-        R.NEGATIVE_FEEDBACK,
+        ReasonCode.NEGATIVE_FEEDBACK,
         _at_most("days_since_last_negative_feedback", 180),
         lambda v: f"unhappy feedback {_days(v['days_since_last_negative_feedback'])} ago",
         ja=lambda v: (
@@ -447,7 +454,7 @@ RULES: tuple[ReasonRule, ...] = (
     ),
     ReasonRule(
         "support_tickets_90d",
-        R.SUPPORT_TICKETS,
+        ReasonCode.SUPPORT_TICKETS,
         _at_least("support_tickets_90d", 1),
         lambda v: f"{_count(v['support_tickets_90d'], 'support ticket')} in the last 90 days",
         ja=lambda v: f"直近90日にお問い合わせが{_n(v['support_tickets_90d'])}件ありました",

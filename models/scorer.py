@@ -15,15 +15,13 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from models.bands import RiskBands
 from models.calibration import Calibrator, sigmoid
-from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, BGNBDPrior
+from models.prior import FREQUENCY, PRIOR_FEATURES, RECENCY, Prior, prior_from_dict
 from models.reasons import REASON_CATALOGUE_VERSION, Reason, fact_of, reason_for
 
 BOOSTER_FILE = "booster.txt"
 SCORER_FILE = "scorer.json"
-RISK_BANDS = ("low", "medium", "high")
-# Bands by rank in the reference population: the top 10% are "high", the next 20% "medium".
-DEFAULT_BAND_PERCENTILES = {"high": 90.0, "medium": 70.0}
 REFERENCE_GRID = np.linspace(0.0, 100.0, 1001)
 # Below this many rows one thread is faster: OpenMP start-up costs milliseconds, a row microseconds.
 SINGLE_THREAD_MAX_ROWS = 512
@@ -37,7 +35,7 @@ class FeatureSchemaError(ValueError):
 class ChurnScorer:
     """A calibrated churn model that can say why: see `predict_proba`, `explain`, `score_frame`."""
 
-    booster: lgb.Booster
+    booster: lgb.Booster | None  # None: a baseline rule (the prior alone) is the model
     calibrator: Calibrator
     feature_names: tuple[str, ...]
     feature_schema_version: str
@@ -45,10 +43,11 @@ class ChurnScorer:
     reference_quantiles: (
         np.ndarray
     )  # calibrated scores of the reference population at REFERENCE_GRID
-    band_thresholds: dict[str, float]  # lowest probability of "high" and of "medium"
-    prior: BGNBDPrior | None = None  # the trees boost from BG/NBD's log-odds when set
+    prior: Prior | None = None  # the trees boost from a baseline's log-odds when set
     reason_catalogue_version: str = REASON_CATALOGUE_VERSION
     metadata: dict[str, object] = field(default_factory=dict)
+    # Not part of the artifact: the bands are the user's thresholds, read where the model is used.
+    bands: RiskBands = field(default_factory=RiskBands.configured)
 
     def __post_init__(self) -> None:
         self._prior_index: tuple[int, int, int] | None = None
@@ -64,27 +63,22 @@ class ChurnScorer:
     @classmethod
     def from_reference(
         cls,
-        booster: lgb.Booster,
+        booster: lgb.Booster | None,
         calibrator: Calibrator,
         feature_names: Sequence[str],
         feature_schema_version: str,
         horizon_days: int,
         reference_scores: np.ndarray,
-        band_percentiles: dict[str, float] | None = None,
         metadata: dict[str, object] | None = None,
-        prior: BGNBDPrior | None = None,
+        prior: Prior | None = None,
     ) -> ChurnScorer:
-        """Fix percentiles and risk bands from the calibrated scores of a reference population."""
+        """Fix percentiles from the calibrated scores of a reference population."""
         reference_scores = np.asarray(reference_scores, dtype=np.float64)
         if reference_scores.size == 0:
             raise ValueError(
                 "a reference population of at least one score is needed for percentiles"
             )
         quantiles = np.quantile(reference_scores, REFERENCE_GRID / 100.0)
-        percentiles = band_percentiles or DEFAULT_BAND_PERCENTILES
-        thresholds = {
-            band: float(np.percentile(reference_scores, q)) for band, q in percentiles.items()
-        }
         return cls(
             booster=booster,
             calibrator=calibrator,
@@ -92,7 +86,6 @@ class ChurnScorer:
             feature_schema_version=feature_schema_version,
             horizon_days=int(horizon_days),
             reference_quantiles=quantiles,
-            band_thresholds=thresholds,
             prior=prior,
             metadata=dict(metadata or {}),
         )
@@ -133,8 +126,23 @@ class ChurnScorer:
     def predict_raw(self, X: np.ndarray) -> np.ndarray:
         """The uncalibrated probability: sigmoid(BG/NBD prior + trees)."""
         X = self._check(X)
-        trees = self.booster.predict(X, raw_score=True, num_threads=self._threads(len(X)))
-        return sigmoid(trees + self.prior_margin(X))
+        return sigmoid(self._tree_margin(X) + self.prior_margin(X))
+
+    @property
+    def kind(self) -> str:
+        """ "trees", or the baseline rule that is the model ("bgnbd", "recency")."""
+        if self.booster is not None:
+            return "trees"
+        return (
+            "recency"
+            if self.prior is not None and self.prior.to_dict()["kind"] == "recency"
+            else "bgnbd"
+        )
+
+    def _tree_margin(self, X: np.ndarray) -> np.ndarray | float:
+        if self.booster is None:
+            return 0.0
+        return self.booster.predict(X, raw_score=True, num_threads=self._threads(len(X)))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated P(no order within horizon_days) per row of X (columns in `feature_names` order)."""
@@ -148,19 +156,18 @@ class ChurnScorer:
         return np.interp(np.asarray(probabilities, dtype=np.float64), unique, REFERENCE_GRID[first])
 
     def risk_band(self, probabilities: np.ndarray) -> np.ndarray:
-        p = np.asarray(probabilities, dtype=np.float64)
-        return np.where(
-            p >= self.band_thresholds["high"],
-            "high",
-            np.where(p >= self.band_thresholds["medium"], "medium", "low"),
-        )
+        """low / medium / high by the configured thresholds on the calibrated probability."""
+        return self.bands.of(probabilities)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """Log-odds contributions (rows, features + 1; the last column the base value): TreeSHAP for
         the trees, plus the BG/NBD prior's departure from a typical customer's, credited to
         days_since_last_order and orders_total by exact two-player Shapley values."""
         X = self._check(X)
-        contrib = self.booster.predict(X, pred_contrib=True, num_threads=self._threads(len(X)))
+        if self.booster is None:
+            contrib = np.zeros((len(X), len(self.feature_names) + 1))
+        else:
+            contrib = self.booster.predict(X, pred_contrib=True, num_threads=self._threads(len(X)))
         if self.prior is not None and self._prior_index is not None:
             phi_recency, phi_orders = self.prior.attribution(X, self._prior_index)
             contrib[:, self.feature_names.index(RECENCY)] += phi_recency
@@ -220,14 +227,14 @@ class ChurnScorer:
         """Write the booster (LightGBM text format) and everything else (JSON) into `folder`."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.booster.save_model(str(folder / BOOSTER_FILE))
+        if self.booster is not None:
+            self.booster.save_model(str(folder / BOOSTER_FILE))
         description = {
             "calibrator": self.calibrator.to_dict(),
             "feature_names": list(self.feature_names),
             "feature_schema_version": self.feature_schema_version,
             "horizon_days": self.horizon_days,
             "reference_quantiles": self.reference_quantiles.tolist(),
-            "band_thresholds": self.band_thresholds,
             "prior": None if self.prior is None else self.prior.to_dict(),
             "reason_catalogue_version": self.reason_catalogue_version,
             "metadata": self.metadata,
@@ -239,8 +246,12 @@ class ChurnScorer:
     def load(cls, folder: Path | str) -> ChurnScorer:
         folder = Path(folder)
         description = json.loads((folder / SCORER_FILE).read_text())
-        booster = lgb.Booster(model_file=str(folder / BOOSTER_FILE))
-        if booster.num_feature() != len(description["feature_names"]):
+        booster = (
+            lgb.Booster(model_file=str(folder / BOOSTER_FILE))
+            if (folder / BOOSTER_FILE).exists()
+            else None
+        )
+        if booster is not None and booster.num_feature() != len(description["feature_names"]):
             raise FeatureSchemaError(
                 f"{folder / BOOSTER_FILE} has {booster.num_feature()} features but {SCORER_FILE} "
                 f"names {len(description['feature_names'])}"
@@ -252,10 +263,9 @@ class ChurnScorer:
             feature_schema_version=description["feature_schema_version"],
             horizon_days=int(description["horizon_days"]),
             reference_quantiles=np.asarray(description["reference_quantiles"], dtype=np.float64),
-            band_thresholds={k: float(v) for k, v in description["band_thresholds"].items()},
             prior=None
             if description.get("prior") is None
-            else BGNBDPrior.from_dict(description["prior"]),
+            else prior_from_dict(description["prior"]),
             reason_catalogue_version=description["reason_catalogue_version"],
             metadata=description.get("metadata", {}),
         )

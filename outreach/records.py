@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -11,6 +12,43 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class OutreachError(ValueError):
     """A request the queue store refuses: says which item or date, and what was expected."""
+
+
+class ItemNotFound(OutreachError):
+    """No queue item has the id asked for."""
+
+
+class NotClaimant(OutreachError):
+    """Someone other than the agent who claimed an item tried to move it on."""
+
+
+class UnknownTeam(OutreachError):
+    """A team no playbook names: says which teams exist."""
+
+    def __init__(self, team: str, known: list[str]) -> None:
+        self.team, self.known = team, known
+        super().__init__(f"unknown team {team!r}; the teams are: {', '.join(known)}")
+
+
+def require_team(team: str, known: list[str]) -> str:
+    """The team if a playbook names it; UnknownTeam (listing the teams) otherwise."""
+    if team not in known:
+        raise UnknownTeam(team, sorted(known))
+    return team
+
+
+class NoQueueBuilt(OutreachError):
+    """The date asked for has no built queue (or no date has one yet): says the latest that has."""
+
+    def __init__(self, asked: object | None, latest: object | None) -> None:
+        self.asked, self.latest = asked, latest
+        if latest is None:
+            message = "no queue built yet; run `churnguard daily` first"
+        elif asked is None:
+            message = f"no queue built; latest is {latest}"
+        else:
+            message = f"no queue built for {asked}; latest is {latest}"
+        super().__init__(message)
 
 
 class ItemState(StrEnum):
@@ -51,6 +89,12 @@ def check_transition(item_id: int, current: ItemState, target: ItemState) -> Non
         raise IllegalTransition(
             f"item {item_id} is {current.value}; it cannot become {target.value}. From {current.value} it can become: {options}"
         )
+
+
+def risk_percent(probability: float) -> str:
+    """A churn probability as an agent reads it: one decimal, rounded down, so 0.998 reads 99.8%
+    and only a certainty reads 100%."""
+    return f"{math.floor(probability * 1000) / 10:.1f}%"
 
 
 class QueueItem(BaseModel):

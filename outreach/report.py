@@ -106,6 +106,11 @@ class OutreachReport(BaseModel):
     horizon_days: int
     last_order_date: date | None
     pending: int = Field(description="Customers whose horizon has not passed yet: not compared.")
+    first_judged_on: date | None = Field(
+        None,
+        description="When the earliest pending assignment can be judged: its date + the horizon "
+        "(the warehouse needs orders up to then).",
+    )
     overall: GroupComparison
     by_team: list[GroupComparison]
     by_playbook: list[GroupComparison]
@@ -126,6 +131,10 @@ def summarize_effect(
     """The report from per-customer outcomes: customer_id, queue_date, group, team, playbook,
     churned (bool, or None while the horizon has not passed)."""
     decided = outcomes.loc[outcomes["churned"].notna()].copy()
+    pending_dates = outcomes.loc[outcomes["churned"].isna(), "queue_date"]
+    first_judged_on = (
+        min(pending_dates) + timedelta(days=horizon_days) if len(pending_dates) else None
+    )
     decided["churned"] = decided["churned"].astype(bool)
     by_team = [compare_groups(part, str(team)) for team, part in decided.groupby("team", sort=True)]
     by_playbook = [
@@ -137,6 +146,7 @@ def summarize_effect(
         horizon_days=horizon_days,
         last_order_date=last_order_date,
         pending=int(outcomes["churned"].isna().sum()),
+        first_judged_on=first_judged_on,
         overall=compare_groups(decided, "all"),
         by_team=by_team,
         by_playbook=by_playbook,
@@ -202,7 +212,20 @@ def build_report(
 
 
 def format_report(report: OutreachReport) -> str:
-    """The report as plain text, one line per slice."""
+    """The report as plain text, one line per slice; a plain sentence when nothing can be compared."""
+    compared = report.overall.queued + report.overall.control
+    if compared == 0 and report.pending == 0:
+        return (
+            f"No customer was queued or held out between {report.start} and {report.end}: "
+            "nothing to compare. `churnguard daily` builds the queues."
+        )
+    if compared == 0:
+        return (
+            f"No horizon has passed yet: the {report.pending} customers queued or held out between "
+            f"{report.start} and {report.end} are judged {report.horizon_days} days after their "
+            f"queue date, the first on {report.first_judged_on} (orders in the warehouse end on "
+            f"{report.last_order_date}). Ingest newer orders, then run the report again."
+        )
 
     def percent(value: float) -> str:
         return "   n/a" if math.isnan(value) else f"{100 * value:5.1f}%"

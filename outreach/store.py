@@ -36,7 +36,10 @@ from sqlalchemy.exc import IntegrityError
 from outreach.playbooks import Playbooks
 from outreach.records import (
     OPEN_STATES,
+    ItemNotFound,
     ItemState,
+    NoQueueBuilt,
+    NotClaimant,
     OutreachError,
     QueueItem,
     QueueRunReport,
@@ -146,6 +149,19 @@ class OutreachStore:
         if row is None:
             return None
         return QueueRunReport.model_validate({k: v for k, v in row.items() if k != "id"})
+
+    def latest_queue_date(self) -> date | None:
+        """The newest date whose queues were built, or None before the first build."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.max(runs.c.queue_date))).scalar_one()
+
+    def queue_date_or_latest(self, queue_date: date | None) -> date:
+        """The date asked for if its queues were built, else the latest built date; one rule for
+        the CLI, the API and the agents' page. Raises NoQueueBuilt saying the latest date."""
+        latest = self.latest_queue_date()
+        if latest is None or (queue_date is not None and self.run_report(queue_date) is None):
+            raise NoQueueBuilt(queue_date, latest)
+        return queue_date or latest
 
     def cooling_down(self, as_of: date, cooldown_days: int) -> set[str]:
         """Customers not to queue on `as_of`: contacted or held out as control within the last
@@ -270,7 +286,7 @@ class OutreachStore:
                 .first()
             )
         if row is None:
-            raise OutreachError(f"no queue item with id {item_id}")
+            raise ItemNotFound(f"no queue item with id {item_id}")
         return QueueItem.model_validate(dict(row))
 
     def transition(
@@ -315,11 +331,11 @@ class OutreachStore:
                 .first()
             )
             if row is None:
-                raise OutreachError(f"no queue item with id {item_id}")
+                raise ItemNotFound(f"no queue item with id {item_id}")
             current = ItemState(row["state"])
             check_transition(item_id, current, target)
             if current is ItemState.CLAIMED and row["claimed_by"] != agent:
-                raise OutreachError(
+                raise NotClaimant(
                     f"item {item_id} is claimed by {row['claimed_by']!r}, not {agent!r}; only they can move it on"
                 )
             values: dict[str, Any] = {"state": target.value}

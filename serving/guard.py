@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from serving.keys import ApiKey, KeyRing
+from serving.keys import ApiKey, KeyRing, KeyStoreUnavailable
 from serving.metrics import OUTCOME_OF_STATUS, SCORE_REQUESTS
+from serving.problems import uniform_errors
 
 logger = logging.getLogger("churnguard.serving")
 
@@ -100,6 +101,7 @@ class Guard:
                 self._document = self.openapi()
             await send_json(send, 200, self._document)
             return
+        send = uniform_errors(send)
         runtime = self.runtime()
         if runtime is None and path in ("/healthz", "/livez"):
             await self.app(scope, receive, send)
@@ -138,10 +140,20 @@ class Guard:
     ) -> None:
         role = role_for(scope["path"])
         if role is not None:
-            headers = dict(scope["headers"])
-            key, refusal = self._authorize(
-                runtime.keyring, headers.get(b"authorization", b""), role
-            )
+            given = [value for name, value in scope["headers"] if name.lower() == b"authorization"]
+            if len(given) > 1:
+                # Proxies and frameworks disagree on which copy wins: refuse rather than guess.
+                await send_json(
+                    send,
+                    400,
+                    problem(
+                        f"{len(given)} Authorization headers; send exactly one",
+                        ["header", "authorization"],
+                        "duplicate_header",
+                    ),
+                )
+                return
+            key, refusal = self._authorize(runtime.keyring, given[0] if given else b"", role)
             scope[KEY_SCOPE] = key
             if refusal is not None:
                 status, body = refusal
@@ -174,7 +186,10 @@ class Guard:
                     "missing_key",
                 ),
             )
-        key = keyring.authenticate(token)
+        try:
+            key = keyring.authenticate(token)
+        except KeyStoreUnavailable as error:
+            return None, (503, problem(str(error), [], "keys_unavailable"))
         if key is None:
             return None, (
                 401,

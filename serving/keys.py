@@ -12,16 +12,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-ROLES: Final = ("score", "outreach", "admin")
+from common.files import private_dir, run_lock, write_text_atomically
+
+# `supervisor` may move any agent's claim and act for another agent; `admin` may do everything.
+ROLES: Final = ("score", "outreach", "supervisor", "admin")
 KEY_PREFIX: Final = "cg_"
 ENV_KEYS: Final = "CHURNGUARD_API_KEYS"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -30,6 +33,14 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 class KeyStoreError(ValueError):
     """A key store or key definition that is wrong: says what and where."""
+
+
+class KeyStoreUnavailable(KeyStoreError):
+    """The service cannot read its keys file: no key can be checked, so keyed requests get 503."""
+
+
+# Key changes wait this long for another change in progress before giving up.
+KEY_CHANGE_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -42,14 +53,27 @@ class ApiKey:
     created_at: str
     revoked_at: str | None = None
     source: str = "file"
+    teams: tuple[str, ...] = ()  # the outreach teams it may work; () = every team
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
 
     def allows(self, role: str) -> bool:
-        """`admin` may do everything; other roles only what they name."""
-        return self.active and (role in self.roles or "admin" in self.roles)
+        """`admin` may do everything, `supervisor` what `outreach` may; other roles what they name."""
+        if not self.active:
+            return False
+        if "admin" in self.roles or role in self.roles:
+            return True
+        return role == "outreach" and "supervisor" in self.roles
+
+    @property
+    def supervises(self) -> bool:
+        """May act for another agent and move someone else's claim."""
+        return self.active and ("supervisor" in self.roles or "admin" in self.roles)
+
+    def may_work(self, team: str) -> bool:
+        return not self.teams or team in self.teams
 
 
 def hash_key(key: str) -> str:
@@ -106,9 +130,18 @@ def read_key_file(path: Path) -> list[ApiKey]:
     if not path.exists():
         return []
     try:
-        document = json.loads(path.read_text())
-        return [ApiKey(**{**entry, "roles": tuple(entry["roles"])}) for entry in document["keys"]]
-    except (ValueError, KeyError, TypeError) as error:
+        text = path.read_text()
+    except OSError as error:
+        raise KeyStoreError(f"{path} cannot be read ({error.strerror})") from error
+    try:
+        document = json.loads(text)
+        return [
+            ApiKey(
+                **{**entry, "roles": tuple(entry["roles"]), "teams": tuple(entry.get("teams", ()))}
+            )
+            for entry in document["keys"]
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise KeyStoreError(
             f"{path} is not a churnguard key file ({error}); expected "
             '{"keys": [{"name", "roles", "sha256", "created_at", "revoked_at"}]}'
@@ -116,38 +149,61 @@ def read_key_file(path: Path) -> list[ApiKey]:
 
 
 def write_key_file(path: Path, keys: Sequence[ApiKey]) -> None:
-    """Replace the file atomically, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
+    """Replace the file atomically (a temporary file unique to this writer, then a rename),
+    readable by its owner only."""
+    private_dir(path.parent)
     entries = [{k: v for k, v in asdict(key).items() if k != "source"} for key in keys]
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"keys": entries}, handle, indent=2)
-    os.replace(partial, path)
+    write_text_atomically(path, json.dumps({"keys": entries}, indent=2), mode=0o600)
+
+
+@contextmanager
+def _changing(path: Path) -> Iterator[list[ApiKey]]:
+    """Read-change-write under a lock: concurrent `keys create`/`revoke` never lose each other."""
+    with run_lock(path.with_name(path.name + ".lock"), "key change", KEY_CHANGE_WAIT_SECONDS):
+        yield read_key_file(path)
 
 
 def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def create_key(path: Path, name: str, roles: str | Iterable[str]) -> tuple[str, ApiKey]:
-    """Add a key named `name`; return the key (to show once) and what is stored."""
-    keys = read_key_file(path)
-    if any(k.name == name and k.active for k in keys):
-        raise KeyStoreError(f"an active key named {name!r} exists in {path}; revoke it first")
-    key = new_key()
-    stored = ApiKey(_check_name(name), parse_roles(roles), hash_key(key), _now())
-    write_key_file(path, [k for k in keys if k.name != name] + [stored])
+def parse_teams(text: str | Iterable[str] | None) -> tuple[str, ...]:
+    """`"retention,vip"` -> ("retention", "vip"); None or "" -> () (every team)."""
+    if text is None:
+        return ()
+    items = text.split(",") if isinstance(text, str) else list(text)
+    teams = tuple(dict.fromkeys(t.strip() for t in items if t.strip()))
+    bad = [t for t in teams if not _NAME.match(t)]
+    if bad:
+        raise KeyStoreError(
+            f"team names {bad} are not valid: expected letters, digits, '_', '.', '-'"
+        )
+    return teams
+
+
+def create_key(
+    path: Path, name: str, roles: str | Iterable[str], teams: str | Iterable[str] | None = None
+) -> tuple[str, ApiKey]:
+    """Add a key named `name` (limited to `teams` when given); return the key (to show once) and
+    what is stored."""
+    stored_roles = parse_roles(roles)
+    stored_teams = parse_teams(teams)
+    with _changing(path) as keys:
+        if any(k.name == name and k.active for k in keys):
+            raise KeyStoreError(f"an active key named {name!r} exists in {path}; revoke it first")
+        key = new_key()
+        stored = ApiKey(_check_name(name), stored_roles, hash_key(key), _now(), teams=stored_teams)
+        write_key_file(path, [k for k in keys if k.name != name] + [stored])
     return key, stored
 
 
 def revoke_key(path: Path, name: str) -> ApiKey:
-    keys = read_key_file(path)
-    match = [k for k in keys if k.name == name and k.active]
-    if not match:
-        raise KeyStoreError(f"no active key named {name!r} in {path}")
-    revoked = replace(match[0], revoked_at=_now())
-    write_key_file(path, [revoked if k is match[0] else k for k in keys])
+    with _changing(path) as keys:
+        match = [k for k in keys if k.name == name and k.active]
+        if not match:
+            raise KeyStoreError(f"no active key named {name!r} in {path}")
+        revoked = replace(match[0], revoked_at=_now())
+        write_key_file(path, [revoked if k is match[0] else k for k in keys])
     return revoked
 
 
@@ -161,23 +217,53 @@ class KeyRing:
     def __init__(self, path: Path, env_text: str | None = None) -> None:
         self.path = path
         self._env_keys = parse_env_keys(env_text) if env_text else []
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._keys: tuple[ApiKey, ...] = tuple(self._env_keys)
+        self.error: str | None = None  # why the keys file cannot be read, while it cannot
 
     def _refresh(self) -> None:
         try:
             stat = self.path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             stamp = None
-        if stamp != self._stamp:
+        except OSError as error:
+            self._unreadable(f"{self.path} cannot be read ({error.strerror})")
+            return
+        if stamp == self._stamp and self.error is None:
+            return
+        try:
             file_keys = read_key_file(self.path) if stamp else []
-            self._keys = tuple(k for k in (*file_keys, *self._env_keys) if k.active)
-            self._stamp = stamp
+        except KeyStoreError as error:
+            self._unreadable(str(error))
+            return
+        except OSError as error:
+            self._unreadable(f"{self.path} cannot be read ({error.strerror})")
+            return
+        self._keys = tuple(k for k in (*file_keys, *self._env_keys) if k.active)
+        self._stamp = stamp
+        self.error = None
+
+    def _unreadable(self, reason: str) -> None:
+        """No key is accepted while the file cannot be read: a revocation in it must not be lost."""
+        self._keys = ()
+        self._stamp = None
+        self.error = (
+            f"the API keys file cannot be read: {reason}; fix or restore it "
+            "(`churnguard keys list` shows what it holds)"
+        )
+
+    def check(self) -> str | None:
+        """Why keys cannot be checked right now, or None (for /readyz)."""
+        self._refresh()
+        return self.error
 
     def authenticate(self, presented: str) -> ApiKey | None:
-        """The active key matching `presented`, or None; compares against every entry."""
+        """The active key matching `presented`, or None; compares against every entry.
+        KeyStoreUnavailable when the keys file cannot be read."""
         self._refresh()
+        if self.error is not None:
+            raise KeyStoreUnavailable(self.error)
         digest = hash_key(presented)
         found = None
         for key in self._keys:

@@ -1,17 +1,23 @@
-"""Starting the service: `bentoml serve serving.service:ChurnService` from the repository root."""
+"""Starting the service: `bentoml serve serving.service:ChurnService` from the repository root.
+
+`churnguard serve` replaces its own process with `bentoml serve` (exec): a SIGTERM from systemd, a
+container runtime or a supervisor then reaches BentoML itself, which stops its workers and frees
+the port. A child process would be orphaned holding the port.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 SERVICE = "serving.service:ChurnService"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOST = "127.0.0.1"
 
 
-def serve_command(port: int, host: str = "0.0.0.0") -> list[str]:
+def serve_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -27,10 +33,9 @@ def serve_command(port: int, host: str = "0.0.0.0") -> list[str]:
     ]
 
 
-def serve(port: int, host: str = "0.0.0.0") -> int:
-    """Run the service in the foreground until interrupted; return its exit code."""
-    env = {**os.environ, "BENTOML_DO_NOT_TRACK": "True"}
-    try:
-        return subprocess.call(serve_command(port, host), env=env)
-    except KeyboardInterrupt:
-        return 0
+def serve(port: int, host: str = DEFAULT_HOST) -> NoReturn:
+    """Become the service process (never returns): signals go straight to BentoML."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    command = serve_command(port, host)
+    os.execve(command[0], command, {**os.environ, "BENTOML_DO_NOT_TRACK": "True"})

@@ -12,24 +12,10 @@ import copy
 from typing import Any
 
 from serving.guard import role_for
+from serving.problems import STATUS_MEANING
 from serving.schemas import Problem, Readiness
 
 BEARER = "bearerKey"
-QUEUE_PROBLEM = {
-    "type": "object",
-    "title": "QueueProblem",
-    "description": "A refused queue request: what was wrong, in one line, or where and why.",
-    "required": ["detail"],
-    "properties": {
-        "error": {"type": "string"},
-        "detail": {
-            "anyOf": [
-                {"type": "string"},
-                {"type": "array", "items": {"$ref": "#/components/schemas/ProblemDetail"}},
-            ]
-        },
-    },
-}
 
 
 def _json(ref: str, description: str) -> dict[str, Any]:
@@ -61,7 +47,6 @@ def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
         schema, definitions = _component(model)
         schemas[model.__name__] = schema
         schemas.update(definitions)
-    schemas["QueueProblem"] = QUEUE_PROBLEM
     doc["components"]["securitySchemes"] = {
         BEARER: {"type": "http", "scheme": "bearer", "description": "A churnguard API key."}
     }
@@ -73,28 +58,24 @@ def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
             queue = path.startswith("/queue") or path.startswith("/agent")
             if role is not None:
                 operation["security"] = [{BEARER: []}]
-                responses["401"] = _json(problem, "No API key, or an unknown or revoked one.")
+                responses["401"] = _json(problem, STATUS_MEANING[401])
                 responses["403"] = _json(problem, f"The key lacks role {role or 'admin'!r}.")
+                responses.setdefault("400", _json(problem, "More than one Authorization header."))
+                responses.setdefault("503", _json(problem, "The API keys file cannot be read."))
             if method.upper() in ("POST", "PUT", "PATCH"):
-                responses["413"] = _json(problem, "The body is larger than the service accepts.")
+                responses["413"] = _json(problem, STATUS_MEANING[413])
+            # Invalid input is 400 everywhere, never FastAPI's 422; BentoML's generic 404/500
+            # entries are answers the service never sends.
+            for status in ("422", "404", "500"):
+                responses.pop(status, None)
             if path == "/score":
-                responses["400"] = _json(problem, "The body is not a valid request: where and why.")
-                responses["415"] = _json(problem, "The body is not application/json.")
-                responses["422"] = _json(problem, "Unknown feature names, each with where.")
+                responses["400"] = _json(problem, STATUS_MEANING[400])
+                responses["415"] = _json(problem, STATUS_MEANING[415])
                 responses["503"] = _json(problem, "No model loaded yet: why, as /readyz says.")
-                responses.pop(
-                    "404", None
-                )  # BentoML's generic entries; the service never sends them
-                responses.pop("500", None)
             elif queue:
-                for status, why in (
-                    ("400", "A value the queue store refuses."),
-                    ("404", "No such queue item."),
-                    ("409", "The item is claimed by someone else or cannot move to that state."),
-                    ("503", "The queue database is unreachable; retry later."),
-                ):
-                    if path.startswith("/queue") or status == "503":
-                        responses[status] = _json("QueueProblem", why)
+                statuses = (400, 404, 409, 503) if path.startswith("/queue") else (400, 404, 503)
+                for status in statuses:
+                    responses[str(status)] = _json(problem, STATUS_MEANING[status])
             elif path == "/readyz":
                 responses["200"] = _json("Readiness", "Ready: the model and snapshot in use.")
                 responses["503"] = _json("Readiness", "Not ready, and the reason.")

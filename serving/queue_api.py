@@ -16,19 +16,34 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from outreach.records import IllegalTransition, ItemState, OutreachError, QueueItem
+from outreach.records import (
+    IllegalTransition,
+    ItemNotFound,
+    ItemState,
+    NoQueueBuilt,
+    NotClaimant,
+    OutreachError,
+    QueueItem,
+    UnknownTeam,
+    require_team,
+    risk_percent,
+)
 from outreach.store import OutreachStore, open_store
 from serving.guard import KEY_SCOPE
+from serving.problems import single, validation_problem
 
 logger = logging.getLogger("churnguard.serving")
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates"
 MAX_CLAIM = 50
+PAGE_SIZE = 50  # rows the agents' page shows at once
 MAX_ITEM_ID = 2**63 - 1  # the largest id a BIGINT primary key holds
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -47,7 +62,10 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 DayQuery = Annotated[
     date | None,
     BeforeValidator(_iso_date_only),
-    Query(alias="date", description="Day of the queue, YYYY-MM-DD; default today."),
+    Query(
+        alias="date",
+        description="Day of the queue, YYYY-MM-DD; default the latest date whose queues were built.",
+    ),
 ]
 
 
@@ -81,7 +99,7 @@ class ClaimRequest(BaseModel):
         None, min_length=1, max_length=80, description="Who claims; default the API key's name."
     )
     queue_date: IsoDate | None = Field(
-        None, description="Only items of this date; default every open date, oldest first."
+        None, description="Day of the queue; default the latest date whose queues were built."
     )
 
 
@@ -109,6 +127,7 @@ class CsvResponse(PlainTextResponse):
 
 
 class QueueItems(BaseModel):
+    queue_date: date = Field(description="The queue's date (the latest built one unless asked).")
     items: list[QueueItem]
 
 
@@ -133,27 +152,33 @@ def work_list(store: OutreachStore, team: str, queue_date: date | None) -> WorkL
     return WorkList(items=items, overdue=sum(item.overdue for item in items))
 
 
+# One HTTP status per kind of refusal; the store raises the kind, never a message to match.
+STATUS_OF_REFUSAL: tuple[tuple[type[OutreachError], int, str], ...] = (
+    (UnknownTeam, 404, "unknown_team"),
+    (ItemNotFound, 404, "unknown_item"),
+    (NoQueueBuilt, 404, "no_queue"),
+    (NotClaimant, 409, "not_claimant"),
+    (IllegalTransition, 409, "illegal_transition"),
+    (OutreachError, 400, "refused"),
+)
+
+
+def refusal_status(error: OutreachError) -> tuple[int, str]:
+    """The status and problem type of a refused queue request."""
+    return next((s, k) for kind, s, k in STATUS_OF_REFUSAL if isinstance(error, kind))
+
+
 def _agent(request: Request, given: str | None) -> str:
     key = request.scope.get(KEY_SCOPE)
     return given or (key.name if key is not None else "unknown")
 
 
 def _items(
-    store: OutreachStore, team: str, queue_date: date | None, state: str | None
+    store: OutreachStore, team: str, queue_date: date, state: str | None = None
 ) -> list[QueueItem]:
-    frame = store.items(queue_date or date.today(), team=team, state=state)
+    frame = store.items(queue_date, team=team, state=state)
     frame = frame.astype(object).where(frame.notna(), None)  # SQL NULL, not NaN
     return [QueueItem.model_validate(row) for row in frame.to_dict(orient="records")]
-
-
-def _refusal(error: OutreachError) -> HTTPException:
-    if isinstance(error, IllegalTransition):
-        return HTTPException(409, str(error))
-    if str(error).startswith("no queue item"):
-        return HTTPException(404, str(error))
-    if "claimed by" in str(error):
-        return HTTPException(409, str(error))
-    return HTTPException(400, str(error))
 
 
 def build_queue_app(
@@ -164,6 +189,7 @@ def build_queue_app(
         title="churnguard outreach queues", docs_url=None, redoc_url=None, openapi_url=None
     )
     pages = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    pages.filters["risk"] = risk_percent
 
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         # The database went away (restart, network, connections refused): a 503 the client can
@@ -176,13 +202,37 @@ def build_queue_app(
             error.__class__.__name__,
         )
         return JSONResponse(
-            {"detail": "the queue database is unavailable; retry in a few seconds"},
+            single("the queue database is unavailable; retry in a few seconds", [], "unavailable"),
             status_code=503,
             headers={"Retry-After": "5"},
         )
 
+    async def refused(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, OutreachError)
+        status, kind = refusal_status(error)
+        return JSONResponse(single(str(error), [], kind), status_code=status)
+
+    async def invalid(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return JSONResponse(validation_problem(error.errors(), drop="body"), status_code=400)
+
+    async def http_error(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "refused")
+        message = error.detail if isinstance(error.detail, str) else str(error.detail)
+        if error.status_code == 404 and message == "Not Found":
+            message = "no such path; see /docs.json for every endpoint"
+        elif error.status_code == 405:
+            message = "this path does not take that method; see /docs.json"
+        return JSONResponse(
+            single(message, [], kind), status_code=error.status_code, headers=error.headers
+        )
+
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)
+    app.add_exception_handler(OutreachError, refused)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     def store() -> OutreachStore:
         current = access()
@@ -190,59 +240,62 @@ def build_queue_app(
             raise HTTPException(503, "the service is starting")
         return current.store
 
+    def known_team(team: str) -> str:
+        return require_team(team, teams())
+
     @app.get("/queue/{team}", response_model=QueueItems)
     def list_queue(
         team: str,
         queue_date: DayQuery = None,
         state: str | None = Query(None),
     ) -> QueueItems:
-        """A team's queue for a date (default today), by priority; optionally one state's items."""
+        """A team's queue for a date (default the latest built), by priority; optionally one
+        state's items."""
         if state is not None and state not in {s.value for s in ItemState}:
-            raise HTTPException(
-                400, f"state {state!r} is unknown; expected one of {[s.value for s in ItemState]}"
+            raise OutreachError(
+                f"state {state!r} is unknown; expected one of {[s.value for s in ItemState]}"
             )
-        return QueueItems(items=_items(store(), team, queue_date, state))
+        queue = store()
+        day = queue.queue_date_or_latest(queue_date)
+        return QueueItems(queue_date=day, items=_items(queue, known_team(team), day, state))
 
     @app.get("/queue/{team}/work", response_model=WorkList)
     def team_work(team: str, queue_date: DayQuery = None) -> WorkList:
         """A team's work list for a date (default today): its items and earlier open ones, overdue
         first; each with its draft in the customer's language."""
-        return work_list(store(), team, queue_date)
+        return work_list(store(), known_team(team), queue_date)
 
     @app.post("/queue/{team}/claim", response_model=QueueItems)
     def claim(team: str, body: ClaimRequest, request: Request) -> QueueItems:
         """Claim the next n queued items of a team, atomically: two agents never get the same one."""
-        try:
-            items = store().claim(team, body.n, _agent(request, body.agent), body.queue_date)
-        except OutreachError as error:
-            raise _refusal(error) from error
-        return QueueItems(items=items)
+        queue = store()
+        day = queue.queue_date_or_latest(body.queue_date)
+        items = queue.claim(known_team(team), body.n, _agent(request, body.agent), day)
+        return QueueItems(queue_date=day, items=items)
 
     @app.post("/queue/items/{item_id}/outcome", response_model=QueueItem)
     def outcome(
         item_id: Annotated[int, Path(ge=1, le=MAX_ITEM_ID)], body: OutcomeRequest, request: Request
     ) -> QueueItem:
         """Record what happened to an item (contacted, then resolved / no_answer / declined)."""
-        try:
-            return store().transition(
-                item_id,
-                body.state,
-                _agent(request, body.agent),
-                body.notes,
-                message_subject=body.message_subject,
-                message_body=body.message_body,
-            )
-        except OutreachError as error:
-            raise _refusal(error) from error
+        return store().transition(
+            item_id,
+            body.state,
+            _agent(request, body.agent),
+            body.notes,
+            message_subject=body.message_subject,
+            message_body=body.message_body,
+        )
 
     @app.get("/queue/{team}/export.csv", response_class=CsvResponse)
     def export(team: str, queue_date: DayQuery = None) -> CsvResponse:
-        """A team's items of a date as CSV."""
+        """A team's items of a date (default the latest built) as CSV."""
         from outreach.exports import items_csv
 
-        queue_date = queue_date or date.today()
-        text = items_csv(_items(store(), team, queue_date, None))
-        filename = f"queue_{team}_{queue_date.isoformat()}.csv"
+        queue = store()
+        day = queue.queue_date_or_latest(queue_date)
+        text = items_csv(_items(queue, known_team(team), day))
+        filename = f"queue_{team}_{day.isoformat()}.csv"
         # Headers are latin-1: an ASCII fallback name, and the team's own name per RFC 6266.
         fallback = "".join(
             c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in filename
@@ -255,11 +308,20 @@ def build_queue_app(
         team: str | None = None,
         queue_date: DayQuery = None,
     ) -> HTMLResponse:
-        """The agents' page: the shell; its rows come from /agent/rows with the agent's key."""
+        """The agents' page: the shell, opened on the latest built date and the first team with
+        work that day; its rows come from /agent/rows with the agent's key."""
         known = teams()
-        queue_date = queue_date or date.today()
+        queue = access()
+        day, busy = queue_date, None
+        if queue is not None:
+            latest = queue.store.latest_queue_date()
+            day = day or latest
+            if day is not None:
+                busy = first_team_with_work(queue.store, day, known)
         html = pages.get_template("agent.html").render(
-            teams=known, team=team or (known[0] if known else ""), queue_date=queue_date.isoformat()
+            teams=known,
+            team=team or busy or (known[0] if known else ""),
+            queue_date=day.isoformat() if day else "",
         )
         return HTMLResponse(html)
 
@@ -268,11 +330,30 @@ def build_queue_app(
         team: str,
         request: Request,
         queue_date: DayQuery = None,
+        page: Annotated[int, Query(ge=1, le=1_000_000, description="Page, from 1.")] = 1,
     ) -> HTMLResponse:
-        """The queue's rows, rendered on the server (needs a key with role outreach)."""
+        """One page of the queue's rows, rendered on the server (needs a key with role outreach)."""
         if request.scope.get(KEY_SCOPE) is None:
             raise HTTPException(401, "send the header 'Authorization: Bearer <key>'")
-        work = work_list(store(), team, queue_date)
-        return HTMLResponse(pages.get_template("rows.html").render(items=work.items))
+        queue = store()
+        day = queue.queue_date_or_latest(queue_date)
+        items = work_list(queue, known_team(team), day).items  # overdue first
+        pages_total = max(1, -(-len(items) // PAGE_SIZE))
+        page = min(page, pages_total)
+        shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        html = pages.get_template("rows.html").render(
+            items=shown, total=len(items), page=page, pages=pages_total, queue_date=day
+        )
+        pager = {"X-Queue-Date": day.isoformat(), "X-Total-Items": str(len(items))}
+        pager |= {"X-Page": str(page), "X-Pages": str(pages_total)}
+        return HTMLResponse(html, headers=pager)
 
     return app
+
+
+def first_team_with_work(store: OutreachStore, queue_date: date, known: list[str]) -> str | None:
+    """The first team (in the page's order) with items still to claim or finish on that date."""
+    frame = store.items(queue_date)
+    open_states = {ItemState.QUEUED.value, ItemState.CLAIMED.value, ItemState.CONTACTED.value}
+    busy = set(frame.loc[frame["state"].isin(open_states), "team"])
+    return next((team for team in known if team in busy), None)

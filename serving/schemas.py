@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_CUSTOMERS_PER_REQUEST: Final = 1_000
 
-FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+# Strict: "80" is not a number and "yes" is not a boolean; a CRM that sends them has a bug to fix.
+FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
 class CustomerToScore(BaseModel):
@@ -31,7 +32,8 @@ class CustomerToScore(BaseModel):
         "GET /readyz for the model's `feature_names`). Finite numbers only. A feature that is "
         "absent or null is scored as missing (NaN), which the model treats as 'unknown', exactly as "
         "in training; the snapshot's value is NOT filled in. Catalogue features the model does not "
-        "use are ignored; names outside the catalogue are rejected (422).",
+        "use are ignored; names outside the catalogue, and negative counts, amounts or days, are "
+        "refused (400).",
         examples=[{"days_since_last_order": 140.0, "late_deliveries_90d": 2.0}],
     )
 
@@ -50,6 +52,7 @@ class ScoreRequest(bentoml.IODescriptor):
     )
     reasons: bool = Field(
         True,
+        strict=True,
         description="Whether to explain each score with up to three reasons (costs a little time).",
     )
 
@@ -76,7 +79,9 @@ class ScoredCustomer(BaseModel):
         description="Calibrated probability of no order within the model's horizon (0-1)."
     )
     risk_band: Literal["low", "medium", "high"] = Field(
-        description="Band by rank in the model's reference population: top 10% high, next 20% medium."
+        description="Band by the calibrated probability itself: high from CHURNGUARD_RISK_BAND_HIGH "
+        "(default 0.8), medium from CHURNGUARD_RISK_BAND_MEDIUM (default 0.5), else low. "
+        "The rank among customers is `percentile`."
     )
     percentile: float = Field(
         description="Share (0-100) of the reference population with a lower churn risk."

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from features.catalogue import FEATURES_BY_NAME
+from features.catalogue import FEATURES_BY_NAME, SIGNED_FEATURES
+from serving.problems import validation_problem
 from serving.schemas import (
     CustomerToScore,
     ProblemDetail,
@@ -47,23 +48,27 @@ def redact(customer_id: str, salt: str = "") -> str:
 
 
 def check_feature_names(customers: Sequence[CustomerToScore], column_of: dict[str, int]) -> None:
-    """Inline features must be the model's or the catalogue's: 422 naming each unknown one and where
-    it was. A catalogue feature the model does not use (say, a delivery feature sent to a model
-    trained on a shop with orders alone) is accepted and ignored, so a CRM can send every feature."""
-    detail = [
-        ProblemDetail(
-            loc=["customers", i, "features", name],
-            msg=f"unknown feature {name!r}; the model's features are listed by GET /readyz",
-            type="unknown_feature",
-        )
-        for i, customer in enumerate(customers)
-        if customer.features
-        for name in customer.features
-        if name not in column_of and name not in FEATURES_BY_NAME
-    ]
+    """Inline features must be the model's or the catalogue's, and a count, amount or number of days
+    is never negative: 400 naming each problem and where it was. A catalogue feature the model does
+    not use (say, a delivery feature sent to a model trained on a shop with orders alone) is
+    accepted and ignored, so a CRM can send every feature."""
+    detail = []
+    for i, customer in enumerate(customers):
+        for name, value in (customer.features or {}).items():
+            loc: list[str | int] = ["customers", i, "features", name]
+            if name not in column_of and name not in FEATURES_BY_NAME:
+                message = (
+                    f"unknown feature {name!r}; the model's features are listed by GET /readyz"
+                )
+                detail.append(ProblemDetail(loc=loc, msg=message, type="unknown_feature"))
+            elif value is not None and value < 0 and name not in SIGNED_FEATURES:
+                message = (
+                    f"expected a number >= 0 for {name!r} (a count, amount or days), got {value:g}"
+                )
+                detail.append(ProblemDetail(loc=loc, msg=message, type="negative_value"))
     if detail:
-        names = sorted({d.loc[-1] for d in detail})
-        raise RequestProblem(422, f"unknown feature name(s) {names}", detail[:100])
+        body = validation_problem([d.model_dump() for d in detail[:100]])
+        raise RequestProblem(400, body["error"], detail[:100])
 
 
 def assemble_matrix(
@@ -117,7 +122,7 @@ def _unscored(position: int, customer_id: str, loaded: Loaded) -> UnscoredCustom
     )
 
 
-def score_customers(
+def score_request(
     customers: Sequence[CustomerToScore],
     loaded: Loaded,
     with_reasons: bool = True,

@@ -8,7 +8,7 @@ every `CHURNGUARD_RELOAD_INTERVAL_SECONDS` and swapped without dropping a reques
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections import Counter
 
 import anyio
 import bentoml
@@ -19,9 +19,10 @@ from serving.config import get_serving_settings
 from serving.guard import Guard, Runtime
 from serving.keys import KeyRing
 from serving.metrics import CUSTOMERS_SCORED, RELOADS, refresh_overdue
+from serving.problems import single
 from serving.queue_api import QueueAccess, build_queue_app
 from serving.schemas import CustomerToScore, ScoreRequest, ScoreResponse
-from serving.scoring import RequestProblem, score_customers
+from serving.scoring import RequestProblem, score_request
 from serving.state import Reloader, ServingState, readiness
 
 logger = logging.getLogger("churnguard.serving")
@@ -73,9 +74,10 @@ class ChurnService:
         ).inc()
         state = self.state
         queue = QueueAccess(settings.queue_database_url)
+        keyring = KeyRing(settings.api_keys_path, self.serving.api_keys)
         _RUNTIME["current"] = Runtime(
-            keyring=KeyRing(settings.api_keys_path, self.serving.api_keys),
-            readiness=lambda: readiness(state),
+            keyring=keyring,
+            readiness=lambda: readiness(state, keyring.check()),
             max_body_bytes=self.serving.max_request_bytes,
             queue=queue,
             before_metrics=lambda: refresh_overdue(queue.store, _teams()),
@@ -99,16 +101,18 @@ class ChurnService:
         if loaded is None:
             report = readiness(self.state)
             return JSONResponse(
-                {"error": f"no model loaded: {report['reason']}", "detail": []}, status_code=503
+                single(f"no model loaded: {report['reason']}", [], "not_ready"), status_code=503
             )
-        run: Any = score_customers
-        args = (customers, loaded, reasons)
-        kwargs = {"log_salt": self.serving.log_salt}
+        salt = self.serving.log_salt
+
+        def answer() -> tuple[ScoreResponse, Counter[str]]:
+            return score_request(customers, loaded, reasons, log_salt=salt)
+
         try:
             if len(customers) <= INLINE_MAX_CUSTOMERS:
-                response, outcomes = run(*args, **kwargs)
+                response, outcomes = answer()
             else:
-                response, outcomes = await anyio.to_thread.run_sync(lambda: run(*args, **kwargs))
+                response, outcomes = await anyio.to_thread.run_sync(answer)
         except RequestProblem as refused:
             return JSONResponse(refused.body(), status_code=refused.status)
         for outcome, count in outcomes.items():

@@ -76,7 +76,7 @@ def pointer_stamp(pointer: dict | None) -> str | None:
     return f"{pointer.get('path')}@{pointer.get('published_at')}"
 
 
-def fit_snapshot(scorer: Scorer, snapshot: PublishedSnapshot) -> np.ndarray:
+def align_snapshot_to_model(scorer: Scorer, snapshot: PublishedSnapshot) -> np.ndarray:
     """The snapshot's matrix with the model's columns in the model's order, or Incompatible."""
     missing = [name for name in scorer.feature_names if name not in snapshot.feature_names]
     if missing:
@@ -99,7 +99,7 @@ def fit_snapshot(scorer: Scorer, snapshot: PublishedSnapshot) -> np.ndarray:
 def assemble(
     scorer: Scorer, version: str, snapshot: PublishedSnapshot | None, stamp: str | None
 ) -> Loaded:
-    matrix = fit_snapshot(scorer, snapshot) if snapshot is not None else None
+    matrix = align_snapshot_to_model(scorer, snapshot) if snapshot is not None else None
     return Loaded(
         scorer=scorer,
         model_version=version,
@@ -247,11 +247,13 @@ class Reloader:
         self._thread.join(timeout=5)
 
 
-def readiness(state: ServingState | None) -> dict:
-    """What /readyz says: ready only with a model and a snapshot; otherwise why not."""
+def readiness(state: ServingState | None, keys_problem: str | None = None) -> dict:
+    """What /readyz says: ready only with a model, a snapshot and readable API keys; else why not."""
     loaded = state.current if state is not None else None
     reason = None
-    if state is None:
+    if keys_problem is not None:
+        reason = keys_problem
+    elif state is None:
         reason = "the service is starting"
     elif loaded is None:
         reason = state.last_error or f"no model loaded yet from {state.source.uri}"
@@ -268,6 +270,8 @@ def readiness(state: ServingState | None) -> dict:
         "model_version": loaded.model_version if loaded else None,
         "feature_schema_version": loaded.scorer.feature_schema_version if loaded else None,
         "feature_names": list(loaded.scorer.feature_names) if loaded else [],
+        "model_kind": loaded.scorer.kind if loaded else None,
+        "verdict": loaded.scorer.metadata.get("verdict") if loaded else None,  # from the backtests
         "snapshot_as_of": snapshot.as_of.isoformat() if snapshot else None,
         "snapshot_customers": len(snapshot.customer_ids) if snapshot else None,
         "snapshot_catalogue_version": snapshot.catalogue_version if snapshot else None,

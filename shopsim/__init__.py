@@ -4,11 +4,21 @@
 Parquet tables and the ground truth); `texts` holds the feedback wording, `shop` ties them together.
 """
 
-from shopsim.config import Dynamics, Incident, Region, ShopConfig, ShopSummary
+from shopsim.config import (
+    EFFECT_MODELS,
+    ContactEffects,
+    Dynamics,
+    Incident,
+    Region,
+    ShopConfig,
+    ShopSummary,
+)
 from shopsim.shop import generate_shop, read_truth, summarize_shop
 from shopsim.simulation import Simulation, simulate, true_churn_probability
 
 __all__ = [
+    "EFFECT_MODELS",
+    "ContactEffects",
     "Dynamics",
     "Incident",
     "Region",

@@ -62,6 +62,69 @@ class Dynamics:
     silent_share: float = 0.35  # customers who never give feedback of any kind
 
 
+# The playbooks of outreach/playbooks.yaml whose effect the simulator models (a campaign uses one).
+CAMPAIGN_PLAYBOOKS = (
+    "apology_status_update",
+    "service_recovery_call",
+    "win_back_offer",
+    "default",
+)
+
+
+@dataclass(frozen=True)
+class ContactEffects:
+    """What a contact does to a customer: an assumption of the simulator, varied in the benchmarks.
+
+    Each customer has a hidden response: a sleeping dog (any contact adds `dog_shock` to their dropout
+    hazard), unmoved (nothing changes), or responsive with a strength s in [0.7, 1]. A contact with
+    playbook p removes s x relief[p] of a responsive customer's excess hazard (the part a bad
+    experience added, so the effect is larger after one), and brings one who has already left back
+    with probability s x win_back[p] x exp(-days past their usual next order / win_back_fade_days).
+    """
+
+    name: str = "recovery"
+    sleeping_dog_share: float = 0.05
+    unmoved_share: float = 0.15
+    dog_shock: float = 0.01
+    relief: tuple[float, ...] = (0.75, 0.6, 0.15, 0.1)  # per CAMPAIGN_PLAYBOOKS
+    win_back: tuple[float, ...] = (0.04, 0.06, 0.25, 0.06)
+    win_back_fade_days: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("relief", "win_back"):
+            values = getattr(self, name)
+            if len(values) != len(CAMPAIGN_PLAYBOOKS) or not all(0 <= v <= 1 for v in values):
+                raise ValueError(
+                    f"ContactEffects.{name}: one value in [0, 1] per playbook {CAMPAIGN_PLAYBOOKS}"
+                )
+        if self.sleeping_dog_share + self.unmoved_share > 1:
+            raise ValueError("ContactEffects: sleeping_dog_share + unmoved_share must be <= 1")
+
+
+EFFECT_MODELS: dict[str, ContactEffects] = {
+    # A contact mends a bad experience; a lapsed customer rarely comes back.
+    "recovery": ContactEffects(),
+    # Win-back offers work and fade slowly; apologies help less; more customers resent contact.
+    "win-back": ContactEffects(
+        name="win-back",
+        sleeping_dog_share=0.10,
+        unmoved_share=0.25,
+        relief=(0.35, 0.3, 0.2, 0.1),
+        win_back=(0.1, 0.1, 0.45, 0.15),
+        win_back_fade_days=60.0,
+    ),
+    # Every playbook works the same: only who is contacted matters, not how.
+    "uniform": ContactEffects(
+        name="uniform",
+        sleeping_dog_share=0.05,
+        unmoved_share=0.4,
+        relief=(0.4, 0.4, 0.4, 0.4),
+        win_back=(0.15, 0.15, 0.15, 0.15),
+        win_back_fade_days=45.0,
+    ),
+}
+
+
 DEFAULT_REGIONS: tuple[Region, ...] = (
     Region("capital", 0.30, 2, 0.04, 0.005),
     Region("north", 0.20, 3, 0.08, 0.010),
@@ -88,6 +151,13 @@ class ShopConfig:
     truth_lookback_days: int = 365
     step_days: int = 7
     language: str = "en"  # the language of its customers and their reviews and tickets: en or ja
+    effects: ContactEffects = field(default_factory=ContactEffects)
+    campaigns: int = (
+        0  # monthly randomized campaigns, on the 1st of the months before campaigns_before
+    )
+    campaigns_before: date | None = None  # None: the last truth as-of day (or the end)
+    campaign_share: float = 0.3  # of the customers who ordered in the last year, per campaign
+    campaign_treated_share: float = 0.5  # of those, contacted; the rest are held out as control
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -104,6 +174,25 @@ class ShopConfig:
             )
         if self.truth_horizon_days < 1 or self.step_days < 1:
             raise ValueError("ShopConfig: truth_horizon_days and step_days must be >= 1")
+
+    def campaign_days(self) -> tuple[int, ...]:
+        """Days since the start of each campaign: the 1st of the `campaigns` months before
+        `campaigns_before`, never before the shop's second month."""
+        before = self.campaigns_before
+        if before is None:
+            truth = self.resolved_truth_as_of()
+            before = truth[-1] if truth else self.end
+        days = []
+        year, month = before.year, before.month
+        while len(days) < self.campaigns:
+            month -= 1
+            if month == 0:
+                year, month = year - 1, 12
+            day = date(year, month, 1)
+            if (day - self.start).days < 31:
+                break
+            days.append((day - self.start).days)
+        return tuple(sorted(days))
 
     @property
     def period_days(self) -> int:
@@ -162,6 +251,7 @@ class ShopSummary:
     ratings: int  # feedback rows with stars (reviews and surveys)
     texts_without_rating: int  # tickets, chats, social posts
     truth_rows: int
+    contacts: int  # campaign rows, treated and control
     cancelled_rate: float  # of orders
     late_rate: float  # of deliveries that arrived
     failed_rate: float  # of deliveries

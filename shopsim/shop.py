@@ -49,6 +49,7 @@ def summarize_simulation(
         ratings=int((feedback.rating > 0).sum()),
         texts_without_rating=int((feedback.rating == 0).sum()),
         truth_rows=int(truth.customer.size),
+        contacts=int(sim.contacts.customer.size),
         cancelled_rate=float(np.mean(orders.status == ORDER_STATUS["cancelled"]))
         if orders.status.size
         else 0.0,
@@ -83,11 +84,13 @@ def summarize_shop(summary: ShopSummary) -> str:
             f"  {summary.dropped_out:,} customers dropped out ({summary.silent_dropouts:,} silently); "
             f"churn in the horizon {summary.churn_rate:.1%} realised vs "
             f"{summary.mean_true_churn_probability:.1%} expected over {summary.truth_rows:,} truth rows",
+            f"  {summary.contacts:,} campaign contacts (treated and control)",
         ]
     )
 
 
 def read_truth(out_dir: Path) -> pd.DataFrame:
     """The simulator's churn probabilities written with a shop (customer_id, as_of, horizon_days,
-    churn_probability)."""
+    churn_probability, response, and effect_<playbook>: the drop in churn probability a contact
+    with that playbook at as_of causes)."""
     return pd.read_parquet(truth_path(Path(out_dir)))

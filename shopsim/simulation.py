@@ -18,7 +18,14 @@ from typing import TypeVar
 import numpy as np
 
 from features.contract import CONTACT_CHANNELS, DELIVERY_STATUSES, FEEDBACK_CHANNELS, ORDER_STATUSES
-from shopsim.config import ShopConfig
+from shopsim.config import CAMPAIGN_PLAYBOOKS, ShopConfig
+from shopsim.contacts import (
+    ContactArrays,
+    draw_responses,
+    no_contacts,
+    run_campaign,
+    true_effects,
+)
 from shopsim.texts import TextBucket
 
 ORDER_STATUS = {name: code for code, name in enumerate(ORDER_STATUSES)}
@@ -110,6 +117,10 @@ class TruthArrays:
     customer: np.ndarray  # int32
     churn_probability: np.ndarray
     churned: np.ndarray  # bool: no order in [as_of, as_of + horizon)
+    effect: (
+        np.ndarray
+    )  # (rows, CAMPAIGN_PLAYBOOKS): drop in churn probability a contact at as_of causes
+    response: np.ndarray  # int8 shopsim.contacts.Response
 
 
 @dataclass
@@ -121,6 +132,7 @@ class Simulation:
     feedback: FeedbackArrays
     truth: TruthArrays
     dropout_day: np.ndarray  # per customer, inf if still buying at the end
+    contacts: ContactArrays
 
 
 def true_churn_probability(
@@ -201,6 +213,7 @@ def step_edges(config: ShopConfig) -> np.ndarray:
     for as_of in config.resolved_truth_as_of():
         day = (as_of - config.start).days
         edges |= {day, day + config.truth_horizon_days}
+    edges |= set(config.campaign_days())
     return np.array(sorted(edges), dtype=np.float64)
 
 
@@ -269,6 +282,8 @@ class _TruthTracker:
     survive: np.ndarray
     churn: np.ndarray
     ordered: np.ndarray  # bool over all customers: ordered within the window
+    effect: np.ndarray  # (population, CAMPAIGN_PLAYBOOKS)
+    response: np.ndarray
 
     def advance(
         self, customers: CustomerArrays, season: float, disengagement: float, days: float
@@ -291,6 +306,8 @@ class _TruthTracker:
             customer=pop.astype(np.int32),
             churn_probability=np.clip(self.churn + self.survive, 0.0, 1.0),
             churned=~self.ordered[pop],
+            effect=self.effect,
+            response=self.response,
         )
 
 
@@ -313,6 +330,10 @@ def simulate(config: ShopConfig) -> Simulation:
     n_steps = len(edges) - 1
     period = float(config.period_days)
     decay_per_day = math.log(2) / dyn.shock_half_life_days
+    response, strength = draw_responses(config, n)
+    campaign_rng = np.random.default_rng([config.seed, 3])
+    campaign_steps = {int(np.searchsorted(edges, d)): d for d in config.campaign_days()}
+    contact_chunks: list[ContactArrays] = []
     as_of_steps = {
         int(np.searchsorted(edges, (d - config.start).days)): (d - config.start).days
         for d in config.resolved_truth_as_of()
@@ -351,6 +372,14 @@ def simulate(config: ShopConfig) -> Simulation:
             as_of_day = as_of_steps[step]
             end_step = int(np.searchsorted(edges, as_of_day + config.truth_horizon_days))
             population = np.flatnonzero(last_order >= as_of_day - config.truth_lookback_days)
+            effect = true_effects(
+                config,
+                population,
+                float(as_of_day),
+                seasonality(config, float(as_of_day)),
+                (alive, excess, dropout_day, last_order),
+                (customers.order_rate, customers.base_hazard, response, strength),
+            )
             trackers.append(
                 _TruthTracker(
                     as_of_day=as_of_day,
@@ -361,6 +390,22 @@ def simulate(config: ShopConfig) -> Simulation:
                     survive=alive[population].astype(np.float64),
                     churn=(~alive[population]).astype(np.float64),
                     ordered=np.zeros(n, dtype=bool),
+                    effect=effect,
+                    response=response[population],
+                )
+            )
+
+        if step in campaign_steps:
+            contact_chunks.append(
+                run_campaign(
+                    config,
+                    float(campaign_steps[step]),
+                    last_order,
+                    (customers.signup_day, customers.order_rate),
+                    (alive, excess, dropout_day),
+                    response,
+                    strength,
+                    campaign_rng,
                 )
             )
 
@@ -396,6 +441,7 @@ def simulate(config: ShopConfig) -> Simulation:
         feedback=_sort_feedback(_concat(FeedbackArrays, feedback_chunks), period),
         truth=_concat(TruthArrays, truth_chunks or [_no_truth()]),
         dropout_day=dropout_day,
+        contacts=_concat(ContactArrays, contact_chunks) if contact_chunks else no_contacts(),
     )
 
 
@@ -670,6 +716,8 @@ def _no_truth() -> TruthArrays:
         customer=np.zeros(0, dtype=np.int32),
         churn_probability=np.zeros(0),
         churned=np.zeros(0, dtype=bool),
+        effect=np.zeros((0, len(CAMPAIGN_PLAYBOOKS))),
+        response=np.zeros(0, dtype=np.int8),
     )
 
 

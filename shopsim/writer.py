@@ -13,15 +13,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from common.names import CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
+from common.names import CONTACTS, CUSTOMERS, DELIVERIES, FEEDBACK, ORDERS
 from features.contract import (
     CONTACT_CHANNELS,
+    CONTACT_GROUPS,
     CONTRACT,
     DELIVERY_STATUSES,
     FEEDBACK_CHANNELS,
     ORDER_STATUSES,
 )
-from shopsim.config import ShopConfig
+from shopsim.config import CAMPAIGN_PLAYBOOKS, ShopConfig
+from shopsim.contacts import Response
 from shopsim.simulation import NO_DELIVERY, Simulation
 from shopsim.texts import render_texts
 
@@ -39,6 +41,11 @@ def table_path(out_dir: Path, table: str) -> Path:
 def truth_path(out_dir: Path) -> Path:
     """Where the writer puts the simulator's churn probabilities."""
     return Path(out_dir) / TRUTH_DIR / TRUTH_FILE
+
+
+def effect_column(playbook: str) -> str:
+    """Truth column of the drop in churn probability a contact with `playbook` at as_of causes."""
+    return f"effect_{playbook}"
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.StringArray:
@@ -91,7 +98,7 @@ def customer_languages(config: ShopConfig) -> pa.Array:
 
 
 def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.Table]]:
-    """The four contract tables and the truth, one at a time so only one is in memory at once."""
+    """The five contract tables and the truth, one at a time so only one is in memory at once."""
     cust, orders, feedback, truth = sim.customers, sim.orders, sim.feedback, sim.truth
     customer_ids = ids("C", np.arange(1, config.customers + 1), 7)
     order_ids = ids("O", np.arange(1, orders.customer.size + 1), 8)
@@ -154,6 +161,29 @@ def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.
             }
         ),
     )
+    contacts = sim.contacts
+    yield (
+        CONTACTS,
+        pa.table(
+            {
+                "contact_id": ids("K", np.arange(1, contacts.customer.size + 1), 7),
+                "customer_id": customer_ids.take(pa.array(contacts.customer)),
+                "contacted_at": timestamps(config, contacts.day),
+                "group": _categories(CONTACT_GROUPS, (~contacts.treated).astype(np.int8)),
+                "playbook": _categories(CAMPAIGN_PLAYBOOKS, contacts.playbook),
+                "channel": _categories(
+                    CONTACT_CHANNELS,
+                    cust.preferred_channel[contacts.customer],
+                    missing=~contacts.treated,
+                ),
+                "outcome": pa.nulls(contacts.customer.size, type=pa.string()),
+            }
+        ),
+    )
+    effect_columns = {
+        effect_column(name): pa.array(truth.effect[:, k], type=pa.float64())
+        for k, name in enumerate(CAMPAIGN_PLAYBOOKS)
+    }
     yield (
         TRUTH_DIR,
         pa.table(
@@ -164,17 +194,22 @@ def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.
                     np.full(truth.customer.size, config.truth_horizon_days, dtype=np.int32)
                 ),
                 "churn_probability": pa.array(truth.churn_probability, type=pa.float64()),
+                "response": _categories(tuple(r.name.lower() for r in Response), truth.response),
+                **effect_columns,
             }
         ),
     )
 
 
 def write_shop(config: ShopConfig, sim: Simulation, out_dir: Path) -> dict[str, Path]:
-    """Write the contract tables and the truth; return the file of each (truth under "truth")."""
+    """Write the contract tables and the truth; return the file of each (truth under "truth").
+    Contacts are written only when the shop ran campaigns: the table is optional."""
     out_dir = Path(out_dir)
     (out_dir / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     for name, table in build_tables(config, sim):
+        if name == CONTACTS and table.num_rows == 0:
+            continue  # a shop that ran no campaign has no outreach history to hand over
         if name in CONTRACT and table.column_names != list(CONTRACT[name].column_names):
             raise AssertionError(
                 f"{name}: built columns {table.column_names}, "

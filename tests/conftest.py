@@ -51,7 +51,10 @@ def small_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("small_shop")
     generate_shop(
-        ShopConfig(customers=500, seed=7, start=date(2023, 1, 1), end=date(2025, 6, 30)), out
+        ShopConfig(
+            customers=500, seed=7, start=date(2023, 1, 1), end=date(2025, 6, 30), campaigns=3
+        ),
+        out,
     )
     return out
 

@@ -2,6 +2,6 @@
 evaluation, MLflow logging, the registry and its promotion gate, batch scoring.
 
 Jobs (wired to the CLI): `train.train` (`churnguard train`), `registry.promote`
-(`churnguard promote`), `score.score_customers` (`churnguard score`). Pure parts: `split`,
+(`churnguard promote`), `score.write_batch_scores` (`churnguard score`). Pure parts: `split`,
 `metrics`, `calibration`, `baselines`, `registry.decide` (the gate), `evaluate`.
 """

@@ -20,7 +20,7 @@ with P(alive | x, t_x, T) = 1 / (1 + [x > 0] a / (b + x - 1) * ((alpha + T) / (a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import duckdb
@@ -35,10 +35,25 @@ __all__ = [
     "bgnbd_p_no_purchase",
     "fit_bgnbd",
     "fit_bgnbd_by_cutoff",
+    "rule_scorer",
 ]
 
 from common.names import ORDERS
-from models.prior import BGNBDParams, p_alive, p_no_purchase
+from models.calibration import Calibrator
+from models.prior import (
+    FREQUENCY,
+    PRIOR_FEATURES,
+    RECENCY,
+    TENURE,
+    BGNBDParams,
+    BGNBDPrior,
+    RecencyRule,
+    p_alive,
+    p_no_purchase,
+    rfm_from_features,
+)
+from models.scorer import ChurnScorer
+from training.calibration import fit_platt
 
 
 def _aggregate(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -199,4 +214,51 @@ def baseline_scores(
         recency_days=rows["days_since_last_order"].to_numpy(np.float64),
         bgnbd_p_no_purchase=np.asarray(p_none, dtype=np.float64),
         bgnbd_params=params,
+    )
+
+
+def rule_scorer(
+    kind: str,
+    calibration: pd.DataFrame,
+    reference: pd.DataFrame,
+    params: BGNBDParams | None,
+    horizon_days: int,
+    feature_schema_version: str,
+    metadata: dict[str, object] | None = None,
+) -> ChurnScorer:
+    """A baseline rule ("bgnbd" or "recency") packaged as the model: no trees, the rule as the prior,
+    Platt-calibrated on the labelled `calibration` rows (strictly monotone, so it ranks exactly as the
+    rule), percentiles from `reference`. Its reasons come from the rule: silence and few orders."""
+    names = list(PRIOR_FEATURES)
+    recency = float(np.nanmedian(reference[RECENCY]))
+    if kind == "bgnbd":
+        if params is None:
+            x, t_x, T = rfm_from_features(
+                reference[RECENCY], reference[TENURE], reference[FREQUENCY]
+            )
+            params = fit_bgnbd(x, t_x, T)
+        prior: BGNBDPrior | RecencyRule = BGNBDPrior(
+            params, horizon_days, recency, float(np.nanmedian(reference[FREQUENCY]))
+        )
+    elif kind == "recency":
+        prior = RecencyRule(reference_recency=recency)
+    else:
+        raise ValueError(f"unknown baseline rule {kind!r}: expected 'bgnbd' or 'recency'")
+    bare = ChurnScorer(None, Calibrator("identity"), tuple(names), feature_schema_version,
+                       horizon_days, np.zeros(1), {}, prior)  # fmt: skip
+    # Platt on the rule's log-odds, folded into the rule itself (the calibrator stays the identity):
+    # a probability clipped near 0 or 1 would tie customers the rule ranks apart.
+    platt = fit_platt(bare.predict_raw(bare.matrix(calibration)), calibration["churned"].to_numpy())
+    prior = replace(prior, slope=platt.slope, intercept=platt.intercept)
+    calibrator = Calibrator("identity")
+    bare = replace(bare, prior=prior)
+    return ChurnScorer.from_reference(
+        booster=None,
+        calibrator=calibrator,
+        feature_names=names,
+        feature_schema_version=feature_schema_version,
+        horizon_days=horizon_days,
+        reference_scores=calibrator.apply(bare.predict_raw(bare.matrix(reference))),
+        metadata={"model_kind": kind, **(metadata or {})},
+        prior=prior,
     )

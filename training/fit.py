@@ -11,6 +11,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.catalogue import FEATURES_BY_NAME
 from models.calibration import sigmoid
 from models.prior import (
     FREQUENCY,
@@ -26,32 +27,6 @@ from training.baselines import fit_bgnbd
 from training.calibration import fit_calibrator, fit_platt
 
 log = logging.getLogger(__name__)
-
-# Domain knowledge the data is too small to learn reliably: one more bad experience, or a longer
-# silence, never makes a customer *less* likely to leave. Only these directions are imposed.
-MONOTONE_INCREASING: tuple[str, ...] = (
-    "days_since_last_order",
-    "late_deliveries_90d",
-    "late_deliveries_365d",
-    "max_days_late_90d",
-    "max_days_late_365d",
-    "days_late_last_order",
-    "failed_deliveries_90d",
-    "failed_deliveries_365d",
-    "open_overdue_orders",
-    "days_overdue_oldest_open_order",
-    "negative_feedback_90d",
-    "negative_feedback_365d",
-    "support_tickets_90d",
-)
-MONOTONE_DECREASING: tuple[str, ...] = (
-    "days_since_last_late_delivery",
-    "last_rating",
-    "worst_rating_90d",
-    "mean_rating_365d",
-    "orders_30d",
-    "orders_90d",
-)
 
 
 @dataclass(frozen=True)
@@ -85,7 +60,16 @@ class FitResult:
     valid_raw: np.ndarray  # uncalibrated validation predictions the calibrator was fitted on
 
 
-def _lgb_params(config: FitConfig, rows: int, feature_names: Sequence[str]) -> dict[str, object]:
+def monotone_directions(feature_names: Sequence[str]) -> list[int]:
+    """The catalogue's direction per feature (0 for a name it does not know)."""
+    return [
+        FEATURES_BY_NAME[name].monotone if name in FEATURES_BY_NAME else 0 for name in feature_names
+    ]
+
+
+def _lgb_params(
+    config: FitConfig, rows: int, feature_names: Sequence[str], left_out: Sequence[str] = ()
+) -> dict[str, object]:
     # Small shops: fewer leaves and a leaf floor that scales with the data, so trees stay general.
     num_leaves = int(min(config.num_leaves, max(7, rows // 200)))
     params: dict[str, object] = {
@@ -103,34 +87,39 @@ def _lgb_params(config: FitConfig, rows: int, feature_names: Sequence[str]) -> d
         "verbosity": -1,
     }
     if config.monotone:
-        params["monotone_constraints"] = [
-            1 if name in MONOTONE_INCREASING else -1 if name in MONOTONE_DECREASING else 0
-            for name in feature_names
-        ]
+        params["monotone_constraints"] = monotone_directions(feature_names)
         params["monotone_constraints_method"] = "intermediate"
+    if left_out:  # in the matrix (the BG/NBD prior reads them) but never split on by a tree
+        params["feature_contri"] = [0.0 if name in left_out else 1.0 for name in feature_names]
     return params
 
 
 def fit_booster(
     fit: pd.DataFrame,
-    valid: pd.DataFrame,
+    valid: pd.DataFrame | None,
     feature_names: Sequence[str],
     config: FitConfig,
     label: str = "churned",
     init_fit: np.ndarray | None = None,
     init_valid: np.ndarray | None = None,
+    left_out: Sequence[str] = (),
+    rounds: int | None = None,
 ) -> FitResult:
     """LightGBM on `fit`, early-stopped on `valid` (binary log loss), optionally boosting from a
-    per-row starting log-odds (`init_fit`, `init_valid`)."""
+    per-row starting log-odds (`init_fit`, `init_valid`). Without `valid` (the refit) it grows
+    exactly `rounds` trees, the number an evaluated fit chose."""
     names = list(feature_names)
-    if len(fit) == 0 or len(valid) == 0:
+    if len(fit) == 0 or (valid is not None and len(valid) == 0):
         raise ValueError(f"cannot fit: {len(fit)} fit rows and {len(valid)} validation rows")
     X_fit = fit[names].to_numpy(np.float64)
-    X_valid = valid[names].to_numpy(np.float64)
     y_fit = fit[label].to_numpy()
-    y_valid = valid[label].to_numpy()
-    params = _lgb_params(config, len(fit), names)
+    params = _lgb_params(config, len(fit), names, left_out)
     train_set = lgb.Dataset(X_fit, y_fit, feature_name=names, init_score=init_fit)
+    if valid is None:
+        booster = lgb.train(params, train_set, num_boost_round=max(int(rounds or 1), 1))
+        return FitResult(booster, booster.current_iteration(), np.empty(0))
+    X_valid = valid[names].to_numpy(np.float64)
+    y_valid = valid[label].to_numpy()
     valid_set = lgb.Dataset(X_valid, y_valid, reference=train_set, init_score=init_valid)
     callbacks = []
     stops = 0 < y_valid.mean() < 1  # one-class validation: nothing to stop on
@@ -245,9 +234,10 @@ def fit_scorer(
     config: FitConfig | None = None,
     metadata: dict[str, object] | None = None,
     prior_params: Mapping[date, BGNBDParams] | None = None,
+    left_out: Sequence[str] = (),
 ) -> tuple[ChurnScorer, FitResult]:
     """Booster (boosting from the BG/NBD prior) + calibrator (fitted on the validation slice) +
-    percentiles and bands from `reference` (the customers at the latest cutoff: the population the
+    percentiles from `reference` (the customers at the latest cutoff: the population the
     scores will be read against; its labels are never used). `prior_params` holds BG/NBD's
     parameters per cutoff (`training.baselines.fit_bgnbd_by_cutoff`); the artifact keeps the
     reference cutoff's."""
@@ -256,8 +246,53 @@ def fit_scorer(
     prior, init_fit, init_valid = _priors(
         fit, valid, reference, names, horizon_days, config, prior_params
     )
-    result = fit_booster(fit, valid, names, config, init_fit=init_fit, init_valid=init_valid)
+    result = fit_booster(
+        fit, valid, names, config, init_fit=init_fit, init_valid=init_valid, left_out=left_out
+    )
     calibrator = fit_calibrator(result.valid_raw, valid["churned"].to_numpy(), config.calibration)
+    return _scorer(result, calibrator, names, reference, feature_schema_version, horizon_days,
+                   prior, left_out, metadata), result  # fmt: skip
+
+
+def refit_scorer(
+    rows: pd.DataFrame,
+    reference: pd.DataFrame,
+    evaluated: ChurnScorer,
+    rounds: int,
+    config: FitConfig,
+    prior_params: Mapping[date, BGNBDParams] | None = None,
+    left_out: Sequence[str] = (),
+    metadata: dict[str, object] | None = None,
+) -> tuple[ChurnScorer, FitResult]:
+    """The production model: the number of trees and the calibration the held-out evaluation chose,
+    refitted on every labelled row (validation and test cutoffs included). `reference` is the
+    population at the planned scoring date: its BG/NBD parameters and its percentiles."""
+    names = list(evaluated.feature_names)
+    horizon_days = evaluated.horizon_days
+    prior, init_fit, _ = _priors(
+        rows, rows.iloc[:0], reference, names, horizon_days, config, prior_params
+    )
+    result = fit_booster(
+        rows, None, names, config, init_fit=init_fit, left_out=left_out, rounds=rounds
+    )
+    return _scorer(
+        result, evaluated.calibrator, names, reference, evaluated.feature_schema_version,
+        horizon_days, prior, left_out, {**evaluated.metadata, **(metadata or {})},
+    ), result  # fmt: skip
+
+
+def _scorer(
+    result: FitResult,
+    calibrator,
+    names: list[str],
+    reference: pd.DataFrame,
+    feature_schema_version: str,
+    horizon_days: int,
+    prior: BGNBDPrior | None,
+    left_out: Sequence[str],
+    metadata: dict[str, object] | None,
+) -> ChurnScorer:
+    """A ChurnScorer whose percentiles and bands come from `reference` (its labels are never used)."""
     scorer = ChurnScorer(
         booster=result.booster,
         calibrator=calibrator,
@@ -265,7 +300,6 @@ def fit_scorer(
         feature_schema_version=feature_schema_version,
         horizon_days=horizon_days,
         reference_quantiles=np.zeros(1),
-        band_thresholds={},
         prior=prior,
     )
     raw_reference = scorer.predict_raw(scorer.matrix(reference))
@@ -279,8 +313,9 @@ def fit_scorer(
         metadata={
             "best_iteration": result.best_iteration,
             "bgnbd_prior": prior is not None,
+            "left_out_of_trees": list(left_out),
             **(metadata or {}),
         },
         prior=prior,
     )
-    return scorer, result
+    return scorer

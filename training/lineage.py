@@ -18,6 +18,7 @@ _TIME_COLUMNS = {
     "deliveries": "promised_at",
     "feedback": "created_at",
     "customers": "signup_at",
+    "contacts": "contacted_at",
 }
 
 
@@ -25,7 +26,7 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, ob
     """Per input table: row count, latest timestamp and a content checksum over the contract columns."""
     out: dict[str, dict[str, object]] = {}
     for table in INPUT_TABLES:
-        columns = ", ".join(CONTRACT[table].column_names)
+        columns = ", ".join(c.sql for c in CONTRACT[table].columns)
         time_column = _TIME_COLUMNS[table]
         rows, latest, checksum = con.execute(
             f"SELECT count(*), max({time_column}), coalesce(sum(hash({columns})) % 1000000007, 0) "

@@ -8,22 +8,22 @@ current champion re-scored on that same set beyond a tolerance (ROC-AUC and log 
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from common.mlflow_service import MlflowService
 from common.names import CHAMPION_ALIAS, MODEL_NAME
 from common.settings import Settings
+from models.probe import ModelUnusable
 from models.pyfunc import load_scorer
 from models.scorer import FeatureSchemaError
 from training.metrics import log_loss, roc_auc
@@ -35,35 +35,18 @@ HELDOUT_FILE = "heldout.parquet"
 # --- the store ------------------------------------------------------------------------------------
 
 
-_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-
-
 def tracking_client(settings: Settings) -> MlflowClient:
     """A client on churnguard's store (explicit URIs, no global state); called by jobs."""
     settings.ensure_home()
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    return MlflowService(settings.tracking_uri).client()
 
 
 @contextmanager
 def mlflow_store(settings: Settings) -> Iterator[MlflowClient]:
-    """Point MLflow's fluent API (runs, log_model) at churnguard's store for one job, then restore.
-
-    MLflow 3's set_tracking_uri also exports MLFLOW_TRACKING_URI, which Settings reads: left in place,
-    the next job in the same process (another CHURNGUARD_HOME, a test, a server) would silently use
-    this store."""
-    saved = {name: os.environ.get(name) for name in _URI_VARIABLES}
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
-    try:
-        yield tracking_client(settings)
-    finally:
-        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
-        mlflow.set_registry_uri(saved["MLFLOW_REGISTRY_URI"])
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    """MLflow's fluent API pointed at churnguard's store for one job (`MlflowService.started`)."""
+    settings.ensure_home()
+    with MlflowService(settings.tracking_uri).started() as client:
+        yield client
 
 
 def ensure_experiment(client: MlflowClient, name: str, settings: Settings) -> str:
@@ -101,24 +84,33 @@ def decide(
     candidate: Mapping[str, float],
     champion: Mapping[str, float] | None,
     tolerance: GateTolerance = GateTolerance(),
+    rule: str | None = None,
 ) -> GateDecision:
     """`candidate`: roc_auc, log_loss, baseline_recency_roc_auc, baseline_bgnbd_roc_auc on its
-    held-out set; `champion`: roc_auc and log_loss of the champion re-scored on that same set."""
+    held-out set (and `honest_roc_auc`, the evaluated model's, which the baselines are compared
+    with: the registered refit has seen the held-out cutoff); `champion`: roc_auc and log_loss of
+    the champion re-scored on that same set. `rule`: the candidate is that baseline itself, chosen
+    by the run's backtests, so it is not asked to beat itself."""
     checks = {f"candidate_{k}": float(v) for k, v in candidate.items()}
     failures: list[str] = []
     notes: list[str] = []
     auc = float(candidate["roc_auc"])
+    honest = float(candidate.get("honest_roc_auc", auc))
     if math.isnan(auc):
         failures.append(
             "the held-out set has a single outcome (everyone churned or no one did): ROC-AUC "
             "cannot be measured, so the model cannot be judged"
         )
-    for baseline in ("recency", "bgnbd"):
+    if rule is not None:
+        notes.append(f"the {rule} baseline, chosen by the run's backtests")
+    for baseline in () if rule is not None else ("recency", "bgnbd"):
         base = float(candidate[f"baseline_{baseline}_roc_auc"])
-        if not math.isnan(auc) and not auc > base:
-            failures.append(f"ROC-AUC {auc:.4f} does not beat the {baseline} baseline ({base:.4f})")
-        elif not math.isnan(auc):
-            notes.append(f"beats {baseline} ({auc:.4f} > {base:.4f})")
+        if not math.isnan(honest) and not honest > base:
+            failures.append(
+                f"ROC-AUC {honest:.4f} does not beat the {baseline} baseline ({base:.4f})"
+            )
+        elif not math.isnan(honest):
+            notes.append(f"beats {baseline} ({honest:.4f} > {base:.4f})")
     if champion is not None:
         checks.update({f"champion_{k}": float(v) for k, v in champion.items()})
         champion_auc, champion_loss = float(champion["roc_auc"]), float(champion["log_loss"])
@@ -194,14 +186,20 @@ def gate_candidate(
     """Re-score candidate and champion on the candidate's held-out set and apply `decide`."""
     run = client.get_run(candidate.run_id)
     frame = held_out_set(client, candidate.run_id)
-    candidate_scores = _score_on(
-        f"models:/{MODEL_NAME}/{candidate.version}", settings.tracking_uri, frame
-    )
+    try:
+        candidate_scores = _score_on(
+            f"models:/{MODEL_NAME}/{candidate.version}", settings.tracking_uri, frame
+        )
+    except ModelUnusable as error:
+        return GateDecision(False, (f"the candidate cannot be loaded: {error}",))
     metrics = {
         **candidate_scores,
+        "honest_roc_auc": run.data.metrics.get("heldout_roc_auc", candidate_scores["roc_auc"]),
         "baseline_recency_roc_auc": run.data.metrics.get("baseline_recency_roc_auc", np.nan),
         "baseline_bgnbd_roc_auc": run.data.metrics.get("baseline_bgnbd_roc_auc", np.nan),
     }
+    kind = run.data.tags.get("model_kind", "trees")
+    rule = kind if kind in ("bgnbd", "recency") else None
     champion = current_champion(client)
     champion_scores = None
     if champion is not None:
@@ -209,14 +207,15 @@ def gate_candidate(
             champion_scores = _score_on(
                 f"models:/{MODEL_NAME}/{champion.version}", settings.tracking_uri, frame
             )
-        except FeatureSchemaError as error:
-            decision = decide(metrics, None, tolerance)
+        except (FeatureSchemaError, ModelUnusable) as error:
+            # A champion that cannot be loaded loses the comparison; it must never block a fix.
+            decision = decide(metrics, None, tolerance, rule)
             reason = (
                 f"champion v{champion.version} cannot be re-scored on this held-out set ({error}); "
                 "judged against the baselines only"
             )
             return GateDecision(decision.passed, (*decision.reasons, reason), decision.checks)
-    return decide(metrics, champion_scores, tolerance)
+    return decide(metrics, champion_scores, tolerance, rule)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from features.catalogue import FEATURE_CATALOGUE_VERSION
 from features.snapshot import build_snapshot
 from features.warehouse import connect
 from models.pyfunc import load_scorer
+from training.shift import scoring_shift_warning
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -37,11 +38,11 @@ class ScoreSummary:
         return text if self.note is None else f"warning: {self.note}\n{text}"
 
 
-def score_customers(
+def write_batch_scores(
     as_of: date, out: Path, model_uri: str | None = None, settings: Settings | None = None
 ) -> ScoreSummary:
     """Columns: customer_id, churn_probability, risk_band, percentile, reasons (a JSON list of
-    {code, feature, text, value, contribution}), model_version, as_of."""
+    {code, feature, sentence, value, contribution}), model_version, as_of."""
     settings = settings or get_settings()
     out = Path(out)
     if out.suffix.lower() not in SUFFIXES:
@@ -67,6 +68,9 @@ def score_customers(
         snapshot = build_snapshot(con, as_of, lookback_days=settings.lookback_days)
     finally:
         con.close()
+    shifted = scoring_shift_warning(scorer.metadata, snapshot)
+    if shifted is not None:
+        note = shifted if note is None else f"{note}\nwarning: {shifted}"
     scored = scorer.score_frame(snapshot, reasons=True)
     scored["reasons"] = [json.dumps(r) for r in scored["reasons"]]
     scored["model_version"] = str(version.version)

@@ -58,6 +58,36 @@ def _span(cutoffs: Sequence[date]) -> str:
     return f"{min(cutoffs)}..{max(cutoffs)}" if cutoffs else "-"
 
 
+CUTOFF_SPACINGS_DAYS = (30, 14, 7)
+MIN_CUTOFFS = 8
+
+
+def cutoff_spacing(span_days: int, min_cutoffs: int = MIN_CUTOFFS) -> int:
+    """Monthly cutoffs where they give at least `min_cutoffs`, else fortnightly, else weekly.
+
+    `span_days` is the range cutoffs can fall in (the history less the minimum history and one
+    label window). Weekly is chosen only when fortnightly gives too few, i.e. a span under about 100
+    days, so it never holds more than ~15 cutoffs: the row count stays capped by construction."""
+    for every in CUTOFF_SPACINGS_DAYS:
+        if span_days // every + 1 >= min_cutoffs:
+            return every
+    return CUTOFF_SPACINGS_DAYS[-1]
+
+
+def cutoff_span_days(
+    con: duckdb.DuckDBPyConnection,
+    horizon_days: int,
+    min_history_days: int = DEFAULT_MIN_HISTORY_DAYS,
+) -> int:
+    """Days between the earliest and the latest possible cutoff (negative: no cutoff fits)."""
+    first = con.execute("SELECT date_trunc('day', min(ordered_at)) FROM orders").fetchall()[0][0]
+    last_day = last_order_day(con)
+    if first is None or last_day is None:
+        return -1
+    earliest = pd.Timestamp(first).date() + timedelta(days=min_history_days)
+    return (last_day.date() - timedelta(days=horizon_days) - earliest).days
+
+
 def training_cutoffs(
     con: duckdb.DuckDBPyConnection,
     horizon_days: int,

@@ -1,5 +1,7 @@
-"""`churnguard train`: training set -> time split -> LightGBM + calibration -> evaluation against the
-baselines -> MLflow run with lineage -> registered version -> (gated) champion.
+"""`churnguard train`: readiness -> training set -> time split -> LightGBM + calibration, evaluated
+against the baselines -> backtests at past dates -> the production model (the trees refitted on every
+labelled cutoff, or the better baseline where the backtests say the trees do not beat it) -> MLflow
+run with lineage -> registered version -> (gated) champion.
 
 A fresh registry gets its first champion from `train` alone when the run passes the gate (it must beat
 both baselines); later runs only move the alias with `--promote` or `churnguard promote`.
@@ -13,7 +15,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -24,15 +26,23 @@ import pandas as pd
 from common.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from common.settings import Settings, get_settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
-from features.snapshot import build_training_set
+from features.snapshot import build_snapshot, build_training_set, last_order_day
 from features.warehouse import connect
 from models.prior import PRIOR_FEATURES, BGNBDParams
 from models.pyfunc import log_scorer
 from models.reasons import REASON_CATALOGUE_VERSION
-from training import evaluate as ev
-from training.baselines import baseline_scores, fit_bgnbd_by_cutoff, purchase_summary
-from training.fit import FitConfig, fit_scorer
+from models.scorer import ChurnScorer
+from training import evaluate
+from training.backtest import Backtest, run_backtests
+from training.baselines import (
+    baseline_scores,
+    fit_bgnbd_by_cutoff,
+    purchase_summary,
+    rule_scorer,
+)
+from training.fit import FitConfig, FitResult, fit_scorer, refit_scorer
 from training.lineage import git_commit, table_fingerprints, warehouse_fingerprint
+from training.readiness import TrainingDataError, check_ready
 from training.registry import (
     HELDOUT_ARTIFACT_DIR,
     PromotionResult,
@@ -42,15 +52,19 @@ from training.registry import (
     promote,
     write_held_out,
 )
-from training.split import TimeSplit, plan_split, split_frame, training_cutoffs
+from training.shift import feature_ranges, left_out, share_outside
+from training.split import (
+    TimeSplit,
+    cutoff_spacing,
+    cutoff_span_days,
+    plan_split,
+    split_frame,
+    training_cutoffs,
+)
 
 log = logging.getLogger(__name__)
-CUTOFF_EVERY_DAYS = 30
 ORDERS_ONLY_FEATURES: tuple[str, ...] = features_from({ORDERS})  # the ablation's features
-
-
-class TrainingDataError(ValueError):
-    """The warehouse cannot give a training set a model could learn from; the message says why."""
+__all__ = ["TrainResult", "TrainingDataError", "train"]
 
 
 @dataclass
@@ -58,17 +72,32 @@ class TrainResult:
     run_id: str
     version: str
     split: TimeSplit
-    report: ev.HeldOutReport
+    report: evaluate.HeldOutReport
     promotion: PromotionResult | None
     rows: dict[str, int]  # customer-snapshots: total, fit, valid, test
+    backtest: Backtest
+    model_kind: str  # "trees", or the baseline rule registered in their place
+    cutoff_every_days: int
 
     def summary(self) -> str:
         table = self.report.comparison()[["roc_auc", "pr_auc", "log_loss", "brier", "ece"]]
+        registered = (
+            "the trees, refitted on every labelled cutoff"
+            if self.model_kind == "trees"
+            else (f"the {self.model_kind} baseline")
+        )
         lines = [
-            f"run {self.run_id}: registered {MODEL_NAME} v{self.version}",
-            f"split {self.split.describe()}",
+            f"run {self.run_id}: registered {MODEL_NAME} v{self.version} ({registered})",
+            f"cutoffs every {self.cutoff_every_days} days; split {self.split.describe()}",
+            "held-out cutoff (the evaluated model):",
             table.round(4).to_string(),
         ]
+        if self.backtest.dates:
+            lines += [
+                "backtests (ROC-AUC at each date):",
+                self.backtest.table().round(4).to_string(),
+            ]
+        lines.append(self.backtest.verdict())
         if self.promotion is not None:
             lines.append(self.promotion.message())
         return "\n".join(lines)
@@ -124,7 +153,8 @@ def train(
     fit_config: FitConfig | None = None,
     settings: Settings | None = None,
 ) -> TrainResult:
-    """Train, evaluate, log and register one model; promote it if asked (or if there is no champion)."""
+    """Train, evaluate, backtest, log and register one model; promote it if asked (or if there is no
+    champion)."""
     settings = settings or get_settings()
     horizon_days = horizon_days or settings.horizon_days
     experiment = experiment or settings.experiment
@@ -133,19 +163,18 @@ def train(
 
     con = connect(settings.warehouse_path, read_only=True)
     try:
-        orders = con.execute(f"SELECT count(*) FROM {ORDERS}").fetchone()[0]
-        if orders == 0:
-            raise TrainingDataError(
-                f"the warehouse {settings.warehouse_path} has no orders: run `churnguard ingest DIR`"
-            )
+        check_ready(con, horizon_days)
+        every_days = cutoff_spacing(cutoff_span_days(con, horizon_days))
         try:
-            cutoffs = training_cutoffs(con, horizon_days, every_days=CUTOFF_EVERY_DAYS)
+            cutoffs = training_cutoffs(con, horizon_days, every_days=every_days)
         except ValueError as error:
             raise TrainingDataError(str(error)) from error
         frame = build_training_set(con, cutoffs, horizon_days, lookback_days=settings.lookback_days)
         split = plan_split(cutoffs, horizon_days)
         summary = purchase_summary(con, _as_datetime(split.test_cutoff))
-        prior_params = _population_priors(con, cutoffs)
+        scoring_day = last_order_day(con).date() + timedelta(days=1)  # the planned scoring date
+        prior_params = _population_priors(con, [*cutoffs, scoring_day])
+        scoring = build_snapshot(con, scoring_day, lookback_days=settings.lookback_days)
         tables = table_fingerprints(con)
         time_range = con.execute(
             f"SELECT min(ordered_at), max(ordered_at) FROM {ORDERS}"
@@ -159,34 +188,32 @@ def train(
     names = learnable_features(tables, fit)
     log.info("training set: %d rows; %s", len(frame), split.describe())
 
+    def fit_for(
+        fit_rows: pd.DataFrame, valid_rows: pd.DataFrame, scored: pd.DataFrame, features=names
+    ):
+        """The production procedure at one scoring population: guard, then fit and calibrate."""
+        trained = pd.concat([fit_rows, valid_rows])
+        guard = left_out(share_outside(feature_ranges(trained, features), scored))
+        return fit_scorer(
+            fit_rows, valid_rows, scored, features, FEATURE_CATALOGUE_VERSION, horizon_days,
+            fit_config, prior_params=prior_params, left_out=guard,
+        )  # fmt: skip
+
     fit_started = time.perf_counter()
-    scorer, fitted = fit_scorer(
-        fit,
-        valid,
-        test,
-        names,
-        FEATURE_CATALOGUE_VERSION,
-        horizon_days,
-        fit_config,
-        metadata={"split": split.strategy, "test_cutoff": str(split.test_cutoff)},
-        prior_params=prior_params,
-    )
+    evaluated, fitted = fit_for(fit, valid, test)
     fit_seconds = time.perf_counter() - fit_started
-    X_test = scorer.matrix(test)
+    X_test = evaluated.matrix(test)
     y_test = test["churned"].to_numpy()
-    probability = scorer.predict_proba(X_test)
+    probability = evaluated.predict_proba(X_test)
 
     orders_only_probability = None
     if _has_other_tables(tables):  # deliveries or feedback exist: measure what they add
-        orders_only, _ = fit_scorer(
-            fit, valid, test, [n for n in names if n in ORDERS_ONLY_FEATURES],
-            FEATURE_CATALOGUE_VERSION, horizon_days, fit_config, prior_params=prior_params,
-        )  # fmt: skip
+        orders_only, _ = fit_for(fit, valid, test, [n for n in names if n in ORDERS_ONLY_FEATURES])
         orders_only_probability = orders_only.predict_proba(orders_only.matrix(test))
 
     test_params = None if prior_params is None else prior_params[split.test_cutoff]
     baselines = baseline_scores(summary, test["customer_id"], horizon_days, test_params)
-    report = ev.evaluate_held_out(
+    report = evaluate.evaluate_held_out(
         y_test,
         probability,
         baselines,
@@ -195,113 +222,236 @@ def train(
         orders_only_probability=orders_only_probability,
     )
 
+    def backtest_fit(fit_rows, valid_rows, scored):
+        scorer, _ = fit_for(fit_rows, valid_rows, scored)
+        return scorer.predict_proba(scorer.matrix(scored))
+
+    backtest = run_backtests(
+        frame, cutoffs, horizon_days, backtest_fit, prior_params,
+        latest=(split, probability) if split.honest else None,
+    )  # fmt: skip
+    if len(scoring) == 0:  # no one active at the scoring date: read scores against the test cutoff
+        scoring = test
+    scoring = scoring.assign(cutoff=scoring_day)
+    production, refitted, shift, refit_seconds = _production_model(
+        backtest, frame, test, scoring, evaluated, fitted, names, horizon_days, fit_config,
+        prior_params, scoring_day,
+    )  # fmt: skip
+
+    record = RunRecord(
+        settings=settings, experiment=experiment, horizon_days=horizon_days, cutoffs=cutoffs,
+        cutoff_every_days=every_days, split=split, frame=frame, fit=fit, valid=valid, test=test,
+        evaluated=evaluated, fitted=fitted, production=production, refitted=refitted,
+        report=report, baselines=baselines, probability=probability, X_test=X_test, y_test=y_test,
+        tables=tables, time_range=time_range, backtest=backtest, shift=shift,
+        seconds={"build_seconds": build_seconds, "fit_seconds": fit_seconds,
+                 "refit_seconds": refit_seconds, "backtest_seconds": backtest.seconds},
+        fit_config=fit_config,
+    )  # fmt: skip
     with mlflow_store(settings) as client:
-        run_id, version = _log_run(
-            client, settings, experiment, horizon_days, cutoffs, split, frame, fit, valid, test,
-            scorer, fitted, report, baselines, probability, X_test, y_test, tables, time_range,
-            build_seconds, fit_seconds, fit_config,
-        )  # fmt: skip
+        run_id, version = log_run(client, record)
     promotion = None
     if promote_after or current_champion(client) is None:
         promotion = promote(client, settings, version)
     rows = {"total": len(frame), "fit": len(fit), "valid": len(valid), "test": len(test)}
-    return TrainResult(run_id, version, split, report, promotion, rows)
+    return TrainResult(
+        run_id, version, split, report, promotion, rows, backtest, production.kind, every_days
+    )
 
 
-def _log_run(
-    client, settings, experiment, horizon_days, cutoffs, split, frame, fit, valid, test,
-    scorer, fitted, report, baselines, probability, X_test, y_test, tables, time_range,
-    build_seconds, fit_seconds, fit_config,
-) -> tuple[str, str]:  # fmt: skip
-    """Everything the run records: lineage, parameters, metrics, plots, held-out set, the model."""
-    names = list(scorer.feature_names)
-    experiment_id = ensure_experiment(client, experiment, settings)
-    commit, dirty = git_commit()
-    fingerprint = warehouse_fingerprint(tables)
+def _production_model(
+    backtest: Backtest,
+    frame: pd.DataFrame,
+    test: pd.DataFrame,
+    scoring: pd.DataFrame,
+    evaluated: ChurnScorer,
+    fitted: FitResult,
+    names: list[str],
+    horizon_days: int,
+    fit_config: FitConfig,
+    prior_params: dict[date, BGNBDParams] | None,
+    scoring_day: date,
+) -> tuple[ChurnScorer, FitResult | None, dict[str, float], float]:
+    """What is registered: the trees refitted on every labelled row (the evaluation chose the number
+    of trees and the calibration), or the better baseline where the backtests say so."""
+    started = time.perf_counter()
+    shift = share_outside(feature_ranges(frame, names), scoring)
+    metadata: dict[str, object] = {
+        "verdict": backtest.verdict(),
+        "scoring_date_at_training": str(scoring_day),
+        "shift_at_training": {k: round(v, 4) for k, v in shift.items()},
+        "backtest_margin_over_better_rule": round(backtest.margin(), 4),
+    }
+    if backtest.choice != "trees":
+        params = None if prior_params is None else prior_params.get(scoring_day)
+        production = rule_scorer(
+            backtest.choice, test, scoring, params, horizon_days, FEATURE_CATALOGUE_VERSION,
+            {**metadata, "training_ranges": feature_ranges(frame, list(PRIOR_FEATURES))},
+        )  # fmt: skip
+        return production, None, shift, time.perf_counter() - started
+    guard = left_out(shift)
+    used = [n for n in names if n not in guard]
+    production, refitted = refit_scorer(
+        frame, scoring, evaluated, fitted.best_iteration, fit_config, prior_params, guard,
+        {**metadata, "model_kind": "trees", "training_ranges": feature_ranges(frame, used)},
+    )  # fmt: skip
+    return production, refitted, shift, time.perf_counter() - started
+
+
+# --- the run's record in MLflow --------------------------------------------------------------------
+
+
+@dataclass
+class RunRecord:
+    """Everything one training run hands to MLflow."""
+
+    settings: Settings
+    experiment: str
+    horizon_days: int
+    cutoffs: list[date]
+    cutoff_every_days: int
+    split: TimeSplit
+    frame: pd.DataFrame
+    fit: pd.DataFrame
+    valid: pd.DataFrame
+    test: pd.DataFrame
+    evaluated: ChurnScorer  # fitted on the fit cutoffs, judged on the held-out cutoff
+    fitted: FitResult
+    production: ChurnScorer  # what is registered: the refit, or the better baseline
+    refitted: FitResult | None
+    report: evaluate.HeldOutReport
+    baselines: object
+    probability: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    tables: dict[str, dict[str, object]]
+    time_range: tuple
+    backtest: Backtest
+    shift: dict[str, float]
+    seconds: dict[str, float]
+    fit_config: FitConfig
+
+
+def log_run(client, record: RunRecord) -> tuple[str, str]:
+    """Lineage, then parameters and metrics, then artifacts, then the registered model."""
+    experiment_id = ensure_experiment(client, record.experiment, record.settings)
     run_id_from_env = os.environ.get("MLFLOW_RUN_ID")  # set by `mlflow run`
     run_context = (
         mlflow.start_run(run_id=run_id_from_env)
         if run_id_from_env
-        else mlflow.start_run(experiment_id=experiment_id, run_name=f"train-h{horizon_days}")
+        else mlflow.start_run(experiment_id=experiment_id, run_name=f"train-h{record.horizon_days}")
     )
-    with run_context as run, tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        mlflow.set_tags(
-            {
-                "git_commit": commit or "unknown",
-                "git_dirty": str(dirty),
-                "feature_catalogue_version": FEATURE_CATALOGUE_VERSION,
-                "reason_catalogue_version": REASON_CATALOGUE_VERSION,
-                "warehouse_fingerprint": fingerprint,
-                "split_strategy": split.strategy,
-                "split_honest": str(split.honest),
-                "calibration": scorer.calibrator.method,
-            }
-        )
-        mlflow.log_params(
-            {
-                "horizon_days": horizon_days,
-                "lookback_days": settings.lookback_days,
-                "cutoff_every_days": CUTOFF_EVERY_DAYS,
-                "cutoffs": len(cutoffs),
-                "first_cutoff": str(cutoffs[0]),
-                "test_cutoff": str(split.test_cutoff),
-                "valid_cutoffs": ",".join(str(c) for c in split.valid_cutoffs),
-                "fit_cutoffs": f"{min(split.fit_cutoffs)}..{max(split.fit_cutoffs)} ({len(split.fit_cutoffs)})",
-                "split_strategy": split.strategy,
-                "rows_total": len(frame),
-                "rows_fit": len(fit),
-                "rows_valid": len(valid),
-                "rows_test": len(test),
-                "features": len(names),
-                "feature_catalogue_version": FEATURE_CATALOGUE_VERSION,
-                "data_first_order": str(time_range[0]),
-                "data_last_order": str(time_range[1]),
-                "warehouse_fingerprint": fingerprint,
-                **{f"warehouse_{t}_rows": v["rows"] for t, v in tables.items()},
-                "best_iteration": fitted.best_iteration,
-                "calibration": scorer.calibrator.method,
-                **{f"bgnbd_{k}": round(v, 6) for k, v in baselines.bgnbd_params.to_dict().items()},
-                **fit_config.to_params(),
-            }
-        )
-        metrics = {k: v for k, v in report.metrics().items() if np.isfinite(v)}
-        metrics.update(
-            {
-                "build_seconds": build_seconds,
-                "fit_seconds": fit_seconds,
-                "fit_churn_rate": fit["churned"].mean(),
-            }
-        )
-        mlflow.log_metrics(metrics)
-        for row in report.model.deciles.itertuples():
-            mlflow.log_metric("heldout_lift_by_decile", float(row.lift), step=int(row.decile))
-            mlflow.log_metric(
-                "heldout_churn_rate_by_decile", float(row.churn_rate), step=int(row.decile)
-            )
+    with run_context as run:
+        _log_lineage(record)
+        _log_parameters(record)
+        _log_metrics(record)
+        _log_artifacts(record)
+        info = log_scorer(record.production, input_example=record.test)
+        run_id = run.info.run_id
+    return run_id, str(info.registered_model_version)
 
-        (folder / "warehouse_fingerprint.json").write_text(json.dumps(tables, indent=1))
+
+def _log_lineage(record: RunRecord) -> None:
+    commit, dirty = git_commit()
+    mlflow.set_tags(
+        {
+            "git_commit": commit or "unknown",
+            "git_dirty": str(dirty),
+            "feature_catalogue_version": FEATURE_CATALOGUE_VERSION,
+            "reason_catalogue_version": REASON_CATALOGUE_VERSION,
+            "warehouse_fingerprint": warehouse_fingerprint(record.tables),
+            "split_strategy": record.split.strategy,
+            "split_honest": str(record.split.honest),
+            "calibration": record.evaluated.calibrator.method,
+            "model_kind": record.production.kind,
+            "verdict": record.backtest.verdict()[:5000],
+        }
+    )
+
+
+def _log_parameters(record: RunRecord) -> None:
+    split, cutoffs = record.split, record.cutoffs
+    mlflow.log_params(
+        {
+            "horizon_days": record.horizon_days,
+            "lookback_days": record.settings.lookback_days,
+            "cutoff_every_days": record.cutoff_every_days,
+            "cutoffs": len(cutoffs),
+            "first_cutoff": str(cutoffs[0]),
+            "test_cutoff": str(split.test_cutoff),
+            "valid_cutoffs": ",".join(str(c) for c in split.valid_cutoffs),
+            "fit_cutoffs": f"{min(split.fit_cutoffs)}..{max(split.fit_cutoffs)} ({len(split.fit_cutoffs)})",
+            "split_strategy": split.strategy,
+            "rows_total": len(record.frame),
+            "rows_fit": len(record.fit),
+            "rows_valid": len(record.valid),
+            "rows_test": len(record.test),
+            "features": len(record.evaluated.feature_names),
+            "feature_catalogue_version": FEATURE_CATALOGUE_VERSION,
+            "data_first_order": str(record.time_range[0]),
+            "data_last_order": str(record.time_range[1]),
+            "warehouse_fingerprint": warehouse_fingerprint(record.tables),
+            **{f"warehouse_{t}_rows": v["rows"] for t, v in record.tables.items()},
+            "best_iteration": record.fitted.best_iteration,
+            "calibration": record.evaluated.calibrator.method,
+            "model_kind": record.production.kind,
+            "left_out_of_trees": ",".join(record.production.metadata.get("left_out_of_trees", []))
+            or "-",
+            "backtest_dates": ",".join(str(d.as_of) for d in record.backtest.dates) or "-",
+            **{
+                f"bgnbd_{k}": round(v, 6)
+                for k, v in record.baselines.bgnbd_params.to_dict().items()
+            },
+            **record.fit_config.to_params(),
+        }
+    )
+
+
+def _log_metrics(record: RunRecord) -> None:
+    metrics = {k: v for k, v in record.report.metrics().items() if np.isfinite(v)}
+    metrics.update(record.seconds)
+    metrics["fit_churn_rate"] = record.fit["churned"].mean()
+    metrics.update(record.backtest.metrics())
+    metrics.update({f"shift_outside_{k}": v for k, v in record.shift.items()})
+    mlflow.log_metrics(metrics)
+    for row in record.report.model.deciles.itertuples():
+        mlflow.log_metric("heldout_lift_by_decile", float(row.lift), step=int(row.decile))
+        mlflow.log_metric(
+            "heldout_churn_rate_by_decile", float(row.churn_rate), step=int(row.decile)
+        )
+    for step, judged in enumerate(record.backtest.dates):
+        for kind, figures in judged.figures.items():
+            for measure, value in figures.items():
+                if np.isfinite(value):
+                    mlflow.log_metric(f"backtest_at_date_{kind}_{measure}", value, step=step)
+
+
+def _log_artifacts(record: RunRecord) -> None:
+    report, scorer = record.report, record.evaluated
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "warehouse_fingerprint.json").write_text(json.dumps(record.tables, indent=1))
         report.comparison().to_csv(folder / "comparison.csv")
+        record.backtest.table().to_csv(folder / "backtests.csv", index=False)
+        (folder / "shift_at_scoring_date.json").write_text(json.dumps(record.shift, indent=1))
         report.model.deciles.to_csv(folder / "deciles_model.csv", index=False)
         report.bgnbd.deciles.to_csv(folder / "deciles_bgnbd.csv", index=False)
         report.recency.deciles.to_csv(folder / "deciles_recency.csv", index=False)
-        contributions = ev.contribution_summary(scorer, X_test)
+        contributions = evaluate.contribution_summary(scorer, record.X_test)
         contributions.to_csv(folder / "contribution_summary.csv", index=False)
-        ev.plot_gains_and_lift(report, folder / "gains_lift.png")
-        ev.plot_calibration(
-            y_test,
-            {"model": probability, "BG/NBD": baselines.bgnbd_p_no_purchase},
+        evaluate.plot_gains_and_lift(report, folder / "gains_lift.png")
+        evaluate.plot_calibration(
+            record.y_test,
+            {"model": record.probability, "BG/NBD": record.baselines.bgnbd_p_no_purchase},
             folder / "calibration.png",
         )
-        ev.plot_feature_importance(scorer, folder / "feature_importance.png")
-        ev.plot_contributions(contributions, folder / "contribution_summary.png")
+        evaluate.plot_feature_importance(scorer, folder / "feature_importance.png")
+        evaluate.plot_contributions(contributions, folder / "contribution_summary.png")
         for path in folder.iterdir():
             mlflow.log_artifact(str(path), artifact_path="evaluation")
         held = folder / HELDOUT_ARTIFACT_DIR
         held.mkdir()
-        write_held_out(test[["customer_id", "cutoff", "churned", *names]], held)
+        columns = dict.fromkeys(["customer_id", "cutoff", "churned", *record.evaluated.feature_names,
+                                 *record.production.feature_names])  # fmt: skip
+        write_held_out(record.test[list(columns)], held)
         mlflow.log_artifacts(str(held), artifact_path=HELDOUT_ARTIFACT_DIR)
-
-        info = log_scorer(scorer, input_example=test)
-        run_id = run.info.run_id
-    return run_id, str(info.registered_model_version)

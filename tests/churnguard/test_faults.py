@@ -90,3 +90,78 @@ def test_daily_killed_between_scores_and_queues_is_finished_by_a_rerun(
     again = _daily(home)
     output, _ = again.communicate(timeout=300)
     assert again.returncode == 0 and "already built earlier" in output, output
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CHURNGUARD_HOME": str(home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("CHURNGUARD_DATABASE_URL", None)
+    return subprocess.run(
+        [CHURNGUARD, *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def _registry(home: Path):
+    import mlflow
+
+    uri = Settings(home=home).tracking_uri
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _register_copy_of_champion(home: Path, name: str, champion: bool = False) -> Path:
+    """A new version made of a copy of the champion's files under this test's home (the registry's
+    own files belong to the session's pristine home); return the copy's folder."""
+    from common.names import CHAMPION_ALIAS, MODEL_NAME
+    from models.pyfunc import _artifact_uri
+
+    client = _registry(home)
+    current = client.get_model_version_by_alias(MODEL_NAME, CHAMPION_ALIAS)
+    copy = home / name
+    shutil.copytree(Path(_artifact_uri(client, current).removeprefix("file://")), copy)
+    created = client.create_model_version(MODEL_NAME, copy.as_uri(), run_id=current.run_id)
+    if champion:
+        client.set_registered_model_alias(MODEL_NAME, CHAMPION_ALIAS, str(created.version))
+    return copy
+
+
+def _truncate_booster(files: Path) -> None:
+    (booster,) = files.rglob("booster.txt")
+    booster.write_bytes(booster.read_bytes()[: min(50_000, booster.stat().st_size // 2)])
+
+
+@pytest.mark.slow
+def test_a_champion_whose_files_are_gone_loses_the_gate_instead_of_blocking_promotion(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    _register_copy_of_champion(home, "candidate-files")
+    shutil.rmtree(_register_copy_of_champion(home, "champion-files", champion=True))
+
+    promoted = _cli(home, "promote", "2")
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    assert "Traceback" not in promoted.stdout + promoted.stderr
+    said = " ".join(promoted.stdout.split())
+    assert "v2 is now champion (was v3)" in said
+    assert "champion v3 cannot be re-scored" in said and "baselines only" in said
+
+
+@pytest.mark.slow
+def test_a_truncated_model_is_refused_by_promote_and_daily_with_one_line(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    _truncate_booster(_register_copy_of_champion(home, "candidate-files"))
+
+    refused = _cli(home, "promote", "2")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    said = " ".join(refused.stdout.split())
+    assert "v2 not promoted" in said and "cannot be loaded" in said and "SIGABRT" in said
+
+    _truncate_booster(_register_copy_of_champion(home, "champion-files", champion=True))
+    daily = _cli(home, "daily")
+    assert daily.returncode == 2, daily.stdout + daily.stderr
+    assert "Traceback" not in daily.stderr and daily.stderr.startswith("error: churnguard v3")
+    assert "probe process failed" in daily.stderr
+    assert len(daily.stderr.strip().splitlines()) == 1

@@ -29,6 +29,15 @@ HEADERS = {
         "rating",
         "text",
     ],
+    "contacts": [
+        "contact_id",
+        "customer_id",
+        "contacted_at",
+        "group",
+        "playbook",
+        "channel",
+        "outcome",
+    ],
 }
 
 # (cells, rules the row breaks); cells may be bytes to carry invalid UTF-8
@@ -145,6 +154,19 @@ ROWS: dict[str, list[tuple[list[str | bytes], list[str]]]] = {
         (["f1", "c1", "o1", "2024-01-05", "review", "5", "again"], ["feedback.feedback_id.unique"]),
         ([b"y10", b"c2", b"", b"2024-01-07", b"chat", b"", b"tr\xe8s mauvais"], ["feedback.utf8"]),
     ],
+    "contacts": [
+        (["k1", "c1", "2024-01-08", "treated", "win_back_offer", "email", "ordered"], []),
+        (["k2", "c2", "2024-01-08T10:00:00+01:00", "control", "", "", ""], []),
+        (["", "c2", "2024-01-08", "control", "", "", ""], ["contacts.contact_id.present"]),
+        (["z1", "", "2024-01-08", "control", "", "", ""], ["contacts.customer_id.present"]),
+        (["z2", "c2", "", "control", "", "", ""], ["contacts.contacted_at.present"]),
+        (["z3", "c2", "yesterday", "control", "", "", ""], ["contacts.contacted_at.parses"]),
+        (["z4", "c2", "2024-01-08", "", "", "", ""], ["contacts.group.present"]),
+        (["z5", "c2", "2024-01-08", "maybe", "", "", ""], ["contacts.group.allowed"]),
+        (["z6", "c2", "2024-01-08", "treated", "", "pigeon", ""], ["contacts.channel.allowed"]),
+        (["k1", "c1", "2024-01-09", "treated", "", "", ""], ["contacts.contact_id.unique"]),
+        ([b"z7", b"c2", b"2024-01-08", b"treated", b"", b"", b"r\xe9pondu"], ["contacts.utf8"]),
+    ],
 }
 
 
@@ -171,7 +193,7 @@ def write_bad_rows_shop(folder: Path, tables: tuple[str, ...] = tuple(ROWS)) -> 
     """Write the tables as CSV; line 1 is the header, so row i (0-based) is on line i + 2."""
     folder.mkdir(parents=True, exist_ok=True)
     shop = BadRowsShop(folder)
-    keys = {"orders": 0, "customers": 0, "deliveries": 0, "feedback": 0}
+    keys = {"orders": 0, "customers": 0, "deliveries": 0, "feedback": 0, "contacts": 0}
     for table in tables:
         rows = ROWS[table]
         write_csv(folder / f"{table}.csv", HEADERS[table], [cells for cells, _ in rows])

@@ -56,6 +56,8 @@ ANN = {
     "days_since_last_negative_feedback": 113.0,  # 03-10 → 07-01: 22 (to 04-01) + 30 + 31 + 30
     "avg_order_value": 160.0 / 3,  # three orders not cancelled
     "orders_per_day_365d": 4 / 181,
+    "recency_over_tenure": 10 / 181,
+    "orders_per_30d_of_tenure": 30 * 4 / 181,
     "days_overdue_vs_usual_gap": -50.0,  # 10 - 60
     "ratio_since_last_order_to_usual_gap": 10 / 60,
     "order_rate_trend_90d_vs_365d": (2 / 90) / (4 / 365),
@@ -90,6 +92,8 @@ BOB = {
     "mean_rating_365d": NAN,
     "share_negative_feedback_365d": NAN,
     "orders_per_day_365d": 1 / 81,
+    "recency_over_tenure": 1.0,  # nothing since the first order
+    "orders_per_30d_of_tenure": 30 / 81,
     "avg_order_value": 20.0,
 }
 
@@ -102,6 +106,8 @@ DAN = {
     "open_overdue_orders": 0.0,
     "delivered_orders_365d": 0.0,  # d1 arrives 07-02
     "orders_per_day_365d": 1 / 30,  # tenure floored at 30 days
+    "recency_over_tenure": 0.5,  # tenure floored at 1 day
+    "orders_per_30d_of_tenure": 1.0,  # tenure floored at 30 days
 }
 
 

@@ -77,47 +77,48 @@ def test_the_commands_say_so_instead_of_working(tmp_path: Path, monkeypatch, com
     assert "re-ingest into a new CHURNGUARD_HOME" in result.output
 
 
-def _make_v1(path: Path) -> None:
-    """A warehouse as contract v1 left it: no customers.language, no feedback.text_language."""
+def _as_v1(path: Path) -> None:
+    """A warehouse as contract v1 left it: no contacts table, an order loaded."""
     connect(path).close()
     con = duckdb.connect(str(path))
-    con.execute("INSERT INTO orders (order_id, customer_id, amount) VALUES ('o1', 'c1', 5)")
+    con.execute("DROP TABLE contacts")
+    con.execute("ALTER TABLE customers DROP COLUMN consent_sms")
     con.execute("ALTER TABLE customers DROP COLUMN language")
     con.execute("ALTER TABLE feedback DROP COLUMN text_language")
+    con.execute("INSERT INTO orders (order_id, customer_id, amount) VALUES ('o1', 'c1', 10)")
     con.execute(f"UPDATE {META_TABLE} SET value = '1' WHERE key = 'contract_version'")
     con.close()
 
 
-def test_a_v1_warehouse_is_migrated_by_a_writable_open_keeping_its_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_v1_warehouse_is_migrated_at_open_and_keeps_its_rows(tmp_path: Path, read_only) -> None:
     path = tmp_path / "warehouse.duckdb"
-    _make_v1(path)
-    with pytest.raises(WarehouseVersionError, match="churnguard migrate"):
-        connect(path, read_only=True)
-    con = connect(path)
+    _as_v1(path)
+    con = connect(path, read_only=read_only)
     try:
         assert recorded_contract_version(con) == CONTRACT_VERSION
+        assert con.execute("SELECT count(*) FROM contacts").fetchall()[0][0] == 0
         assert con.execute("SELECT order_id FROM orders").fetchall() == [("o1",)]
-        columns = {
-            (t, c)
-            for t, c in con.execute(
-                "SELECT table_name, column_name FROM duckdb_columns()"
-            ).fetchall()
-        }
-        assert {("customers", "language"), ("feedback", "text_language")} <= columns
+        assert con.execute("SELECT consent_sms FROM customers").fetchall() == []
+        assert con.execute("SELECT language FROM customers").fetchall() == []
+        assert con.execute("SELECT text_language FROM feedback").fetchall() == []
     finally:
         con.close()
 
 
-def test_churnguard_migrate_says_what_it_added(tmp_path: Path, monkeypatch) -> None:
-    from typer.testing import CliRunner
-
-    from churnguard.cli import app
-
-    home = tmp_path / "home"
-    _make_v1(home / "warehouse.duckdb")
-    monkeypatch.setenv("CHURNGUARD_HOME", str(home))
-    result = CliRunner().invoke(app, ["migrate"])
-    assert result.exit_code == 0, result.output
-    assert "customers.language" in result.output and "feedback.text_language" in result.output
-    again = CliRunner().invoke(app, ["migrate"])
-    assert again.exit_code == 0 and "nothing to do" in again.output
+def test_a_v1_warehouse_missing_a_column_rows_need_is_refused_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    _as_v1(path)
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE orders DROP COLUMN amount")
+    con.close()
+    with pytest.raises(WarehouseVersionError, match=r"no column 'amount'.*new CHURNGUARD_HOME"):
+        connect(path)
+    con = duckdb.connect(str(path), read_only=True)
+    assert recorded_contract_version(con) == "1"
+    assert "contacts" not in {
+        r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    }
+    con.close()

@@ -76,7 +76,28 @@ def test_save_and_load_give_the_same_scores(scorer, tmp_path):
     np.testing.assert_allclose(
         again.predict_proba(again.matrix(frame)), scorer.predict_proba(scorer.matrix(frame))
     )
-    assert again.band_thresholds == scorer.band_thresholds
+    assert again.bands == scorer.bands
     assert [r.sentence for r in again.explain(again.matrix(frame))[0]] == [
         r.sentence for r in scorer.explain(scorer.matrix(frame))[0]
     ]
+
+
+def test_bands_are_thresholds_on_the_probability_and_percentile_is_the_rank(
+    scorer, monkeypatch, tmp_path
+):
+    """A customer at 0.983 is high risk whatever the rest of the population looks like."""
+    p = np.array([0.2, 0.5, 0.79, 0.8, 0.983, 0.998])
+    assert scorer.risk_band(p).tolist() == ["low", "medium", "medium", "high", "high", "high"]
+    assert np.all(np.diff(scorer.percentile(p)) >= 0)  # the rank is its own field
+    monkeypatch.setenv("CHURNGUARD_RISK_BAND_HIGH", "0.99")
+    monkeypatch.setenv("CHURNGUARD_RISK_BAND_MEDIUM", "0.9")
+    configured = ChurnScorer.load(scorer.save(tmp_path / "scorer"))
+    assert configured.risk_band(p).tolist() == ["low", "low", "low", "low", "medium", "high"]
+
+
+def test_bands_that_do_not_make_sense_are_refused(monkeypatch):
+    from models.bands import RiskBands
+
+    monkeypatch.setenv("CHURNGUARD_RISK_BAND_HIGH", "0.4")
+    with pytest.raises(ValueError, match="expected 0 < medium < high <= 1"):
+        RiskBands.configured()

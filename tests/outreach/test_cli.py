@@ -132,3 +132,32 @@ def test_report_command_compares_queued_and_control(built: pd.DataFrame) -> None
     assert same.output == result.output
     missing = runner.invoke(app, ["report", "--from", DAY.isoformat()])
     assert missing.exit_code == 2
+
+
+def test_list_shows_claimed_and_unclaimed_items_of_the_latest_queue(built: pd.DataFrame) -> None:
+    """A day with both claimed and unclaimed items once crashed the table (NaN as agent)."""
+    claim = ["queue", "claim", "--team", "customer-care", "--n", "2", "--agent", "ann"]
+    assert runner.invoke(app, claim).exit_code == 0
+    listed = runner.invoke(app, ["queue", "list", "--team", "customer-care"])
+    assert listed.exit_code == 0, listed.output
+    assert f"queue of {DAY}" in listed.output  # no --date: the latest built, said on screen
+    assert "ann" in listed.output and "queued" in listed.output
+    assert "nan" not in listed.output
+
+
+def test_a_date_without_a_queue_and_an_unknown_team_exit_2_saying_what_exists(
+    built: pd.DataFrame,
+) -> None:
+    empty = runner.invoke(app, ["queue", "list", "--date", "2020-01-01"])
+    assert empty.exit_code == 2
+    assert f"no queue built for 2020-01-01; latest is {DAY}" in empty.output
+    unknown = runner.invoke(app, ["queue", "claim", "--team", "sales", "--agent", "ann"])
+    assert unknown.exit_code == 2
+    assert "unknown team 'sales'; the teams are: " in unknown.output
+    assert "customer-care" in unknown.output
+
+
+def test_no_queue_yet_says_to_run_daily(churnguard_home: Path) -> None:
+    result = runner.invoke(app, ["queue", "list"])
+    assert result.exit_code == 2
+    assert "no queue built yet; run `churnguard daily` first" in result.output

@@ -134,3 +134,16 @@ def test_assignments_whose_horizon_has_not_passed_are_pending(tmp_path: Path) ->
     store.close()
     assert assigned > 0 and report.pending == assigned
     assert report.overall.queued == 0 and math.isnan(report.overall.difference)
+    text = format_report(report)
+    assert "nan" not in text
+    assert text.startswith(f"No horizon has passed yet: the {assigned} customers")
+    assert "the first on 2025-07-30" in text and "end on 2025-06-01" in text
+
+
+def test_a_period_without_assignments_says_so(tmp_path: Path) -> None:
+    store = OutreachStore.open(f"sqlite:///{tmp_path / 'outreach.db'}")
+    warehouse = tmp_path / "warehouse.duckdb"
+    connect(warehouse).close()
+    report = build_report(store, warehouse, date(2025, 1, 1), date(2025, 1, 31), horizon_days=90)
+    store.close()
+    assert format_report(report).startswith("No customer was queued or held out between 2025-01-01")

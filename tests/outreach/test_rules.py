@@ -295,3 +295,18 @@ def test_bad_input_is_refused_with_where_and_what() -> None:
     twice = pd.concat([make_scored(2), make_scored(1)])
     with pytest.raises(ValueError, match="customer_id 'c00000' appears more than once"):
         select_outreach(twice, None, DAY, playbooks, NO_CONTROL)
+
+
+def test_value_at_risk_uses_the_catalogues_order_rate():
+    """expected value = orders_per_day_365d x horizon x avg_order_value, with the rate as the
+    catalogue defines it (tenure floored at 30 days and capped at a year); the rates are the
+    hand-checked snapshot values of tests/features/test_snapshot_values.py."""
+    from outreach.rules import expected_value
+
+    orders_365d, tenure_days = np.array([4, 1, 1, 12]), np.array([181, 81, 5, 900])
+    average_order = np.array([50.0, 20.0, 10.0, 30.0])
+    orders_per_day_365d = np.array([4 / 181, 1 / 81, 1 / 30, 12 / 365])
+    np.testing.assert_allclose(
+        expected_value(orders_365d, average_order, tenure_days, 90),
+        orders_per_day_365d * 90 * average_order,
+    )

@@ -211,8 +211,9 @@ def api(serving_home: Path, asgi_app):
 
 @pytest.fixture()
 def queued_team(serving_home: Path, loaded, serving_world: ServingWorld) -> str:
-    """Today's outreach queues built from the champion's scores; returns the team with most items."""
-    from datetime import date as day
+    """The outreach queues of the day after the data ends (as `churnguard daily` builds them, not
+    today's date) from the champion's scores; returns the team with most items."""
+    from datetime import timedelta
 
     import pandas as pd
 
@@ -220,10 +221,10 @@ def queued_team(serving_home: Path, loaded, serving_world: ServingWorld) -> str:
     from outreach.daily import build_daily_queues
     from outreach.store import open_store
     from serving.schemas import CustomerToScore
-    from serving.scoring import score_customers
+    from serving.scoring import score_request
 
     ids = list(serving_world.customer_ids)
-    response, _ = score_customers([CustomerToScore(customer_id=i) for i in ids], loaded)
+    response, _ = score_request([CustomerToScore(customer_id=i) for i in ids], loaded)
     snapshot = serving_world.snapshot_frame.set_index("customer_id").loc[ids]
     scored = pd.DataFrame(
         {
@@ -237,7 +238,8 @@ def queued_team(serving_home: Path, loaded, serving_world: ServingWorld) -> str:
     )
     store = open_store(get_settings().queue_database_url)
     try:
-        report = build_daily_queues(store, scored, None, day.today(), model_version="1")
+        queue_day = serving_world.as_of + timedelta(days=1)
+        report = build_daily_queues(store, scored, None, queue_day, model_version="1")
     finally:
         store.close()
     assert report.queued > 0, report

@@ -95,6 +95,80 @@ def test_agent_claims_and_records_an_outcome(live_url, queued_team, serving_home
     assert (item.state.value, item.claimed_by, item.outcome_by) == ("resolved", "ann", "ann")
 
 
+def test_the_page_opens_on_the_latest_queue_and_the_first_team_with_work(api, queued_team):
+    from outreach.playbooks import load_playbooks
+
+    page = api.client.get("/agent")
+    assert page.status_code == 200
+    listed = api.client.get(
+        f"/queue/{queued_team}", headers={"Authorization": f"Bearer {api.outreach_key}"}
+    ).json()
+    assert f'value="{listed["queue_date"]}"' in page.text  # the built date, not today's
+    teams = sorted(load_playbooks().teams)
+    first_with_work = next(
+        team
+        for team in teams
+        if api.client.get(
+            f"/queue/{team}", headers={"Authorization": f"Bearer {api.outreach_key}"}
+        ).json()["items"]
+    )
+    assert f'<option value="{first_with_work}" selected>' in page.text
+
+
+def _no_cell_cut_off(page) -> list[str]:
+    """Cells whose box reaches past the viewport, and whether the page scrolls sideways."""
+    return page.evaluate(
+        """() => {
+          const width = document.documentElement.clientWidth;
+          const cut = [...document.querySelectorAll('#rows td, thead th, header *')]
+            .filter(el => el.offsetParent !== null)
+            .filter(el => el.getBoundingClientRect().right > width + 0.5)
+            .map(el => (el.dataset.label || el.tagName) + ':' + el.getBoundingClientRect().right);
+          if (document.documentElement.scrollWidth > width) cut.push('page scrolls sideways');
+          return cut;
+        }"""
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_columns_fit_and_messages_stay(live_url, queued_team, serving_home, tmp_path, width):
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    from common.settings import get_settings
+    from serving.keys import create_key
+
+    key, _ = create_key(get_settings().api_keys_path, "agent-ann", "outreach")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 800})
+            page.goto(f"{live_url}/agent?team={queued_team}")
+            page.fill("#key", "not-a-key")
+            page.click("#load")
+            expect(page.locator("#message")).to_have_text(
+                "Could not load the queue: unknown or revoked API key"
+            )
+            page.fill("#key", key)
+            page.fill("#agent", "ann")
+            page.click("#load")
+            rows = page.locator("#rows tr[data-item]")
+            expect(rows.first).to_be_visible()
+            assert rows.count() <= 50, "one page at a time"
+            risk = rows.first.locator("td[data-label=Risk]").inner_text()
+            assert risk.endswith("%") and "." in risk
+            expect(rows.first.locator("td[data-label='Value at risk']")).to_be_visible()
+            page.click("#claim")
+            expect(page.locator("#message")).to_have_text("Claimed 5.")
+            expect(page.locator("input.notes").first).to_be_visible()
+            page.screenshot(path=str(tmp_path / f"agent-{width}.png"), full_page=True)
+            assert _no_cell_cut_off(page) == []
+        finally:
+            browser.close()
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_agent_sees_overdue_first_and_each_customers_draft_in_their_language(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from serving.schemas import CustomerToScore
-from serving.scoring import RequestProblem, redact, score_customers
+from serving.scoring import RequestProblem, redact, score_request
 
 
 def _customers(*items):
@@ -27,7 +27,7 @@ def test_results_come_back_in_request_order_with_unknown_customers_as_entries(
     loaded, serving_world
 ):
     a, b = serving_world.customer_ids[:2]
-    response, outcomes = score_customers(
+    response, outcomes = score_request(
         _customers({"customer_id": a}, {"customer_id": "NOT-A-CUSTOMER"}, {"customer_id": b}),
         loaded,
     )
@@ -44,7 +44,7 @@ def test_results_come_back_in_request_order_with_unknown_customers_as_entries(
 def test_inline_features_score_exactly_as_the_snapshot_row(loaded, serving_world):
     customer_id = serving_world.customer_ids[3]
     features = _snapshot_features(loaded, customer_id)
-    response, _ = score_customers(
+    response, _ = score_request(
         _customers(
             {"customer_id": customer_id}, {"customer_id": customer_id, "features": features}
         ),
@@ -59,15 +59,15 @@ def test_inline_features_score_exactly_as_the_snapshot_row(loaded, serving_world
 
 def test_scores_agree_with_the_model_called_directly(loaded, serving_world):
     ids = list(serving_world.customer_ids[:50])
-    response, _ = score_customers(_customers(*({"customer_id": i} for i in ids)), loaded)
+    response, _ = score_request(_customers(*({"customer_id": i} for i in ids)), loaded)
     direct = loaded.scorer.predict_proba(loaded.matrix[[loaded.snapshot.row_of[i] for i in ids]])
     np.testing.assert_allclose([r.churn_probability for r in response.results], direct)
 
 
 def test_reasons_only_when_asked(loaded, serving_world):
     ids = [{"customer_id": i} for i in serving_world.customer_ids[:30]]
-    with_reasons, _ = score_customers(_customers(*ids), loaded, with_reasons=True)
-    without, _ = score_customers(_customers(*ids), loaded, with_reasons=False)
+    with_reasons, _ = score_request(_customers(*ids), loaded, with_reasons=True)
+    without, _ = score_request(_customers(*ids), loaded, with_reasons=False)
     assert all(r.reasons is None for r in without.results)
     explained = [r for r in with_reasons.results if r.reasons]
     assert explained, "some of 30 customers must have a reason"
@@ -79,7 +79,7 @@ def test_reasons_only_when_asked(loaded, serving_world):
 
 
 def test_absent_inline_features_are_missing_not_zero(loaded):
-    response, _ = score_customers(
+    response, _ = score_request(
         _customers(
             {"customer_id": "new", "features": {"days_since_last_order": 200.0}},
             {
@@ -94,20 +94,20 @@ def test_absent_inline_features_are_missing_not_zero(loaded):
     assert "days_since_last_order" not in partial.missing_features
     assert partial.churn_probability == with_null.churn_probability
     zeros = {name: 0.0 for name in loaded.column_of} | {"days_since_last_order": 200.0}
-    zeroed, _ = score_customers(_customers({"customer_id": "new", "features": zeros}), loaded)
+    zeroed, _ = score_request(_customers({"customer_id": "new", "features": zeros}), loaded)
     assert zeroed.results[0].churn_probability != partial.churn_probability
 
 
 def test_unknown_feature_names_are_named_with_where(loaded):
     with pytest.raises(RequestProblem) as refused:
-        score_customers(
+        score_request(
             _customers(
                 {"customer_id": "a", "features": {"days_since_last_order": 3.0}},
                 {"customer_id": "b", "features": {"shoe_size": 44.0, "days_since_last_order": 1.0}},
             ),
             loaded,
         )
-    assert refused.value.status == 422
+    assert refused.value.status == 400
     assert "shoe_size" in refused.value.error
     assert refused.value.detail[0].loc == ["customers", 1, "features", "shoe_size"]
 
@@ -127,13 +127,13 @@ def test_catalogue_features_the_model_does_not_use_are_ignored(serving_world):
     )  # fmt: skip
     loaded = assemble(orders_only, "1", None, None)
     sent = {"days_since_last_order": 30.0, "late_deliveries_90d": 3.0}
-    with_extra, _ = score_customers(_customers({"customer_id": "a", "features": sent}), loaded)
-    without, _ = score_customers(
+    with_extra, _ = score_request(_customers({"customer_id": "a", "features": sent}), loaded)
+    without, _ = score_request(
         _customers({"customer_id": "a", "features": {"days_since_last_order": 30.0}}), loaded
     )
     assert with_extra.results[0].churn_probability == without.results[0].churn_probability
     with pytest.raises(RequestProblem, match="shoe_size"):
-        score_customers(_customers({"customer_id": "a", "features": {"shoe_size": 1.0}}), loaded)
+        score_request(_customers({"customer_id": "a", "features": {"shoe_size": 1.0}}), loaded)
 
 
 def test_redacted_ids_are_stable_and_not_the_id():

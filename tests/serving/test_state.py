@@ -14,7 +14,7 @@ from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
 from features.publish import publish_snapshot
 from serving.registry import RegistrySource
 from serving.schemas import CustomerToScore
-from serving.scoring import score_customers
+from serving.scoring import score_request
 from serving.state import ServingState, readiness
 
 
@@ -48,7 +48,7 @@ def test_not_ready_without_a_snapshot_says_so_and_scores_inline(serving_home):
     state.refresh()
     report = readiness(state)
     assert not report["ready"] and "snapshot" in report["reason"]
-    response, _ = score_customers(
+    response, _ = score_request(
         [
             CustomerToScore(customer_id="a"),
             CustomerToScore(customer_id="b", features={"orders_total": 1.0}),
@@ -73,7 +73,7 @@ def test_not_ready_without_a_champion_says_what_to_run(serving_home):
 
 def test_a_new_snapshot_is_picked_up(serving_state, serving_world):
     customer = serving_world.customer_ids[0]
-    before = score_customers([CustomerToScore(customer_id=customer)], serving_state.current)[0]
+    before = score_request([CustomerToScore(customer_id=customer)], serving_state.current)[0]
     later = serving_world.as_of + timedelta(days=1)
 
     def silence(frame):
@@ -81,7 +81,7 @@ def test_a_new_snapshot_is_picked_up(serving_state, serving_world):
 
     _publish(serving_world, later, change=silence)
     serving_state.refresh()
-    after = score_customers([CustomerToScore(customer_id=customer)], serving_state.current)[0]
+    after = score_request([CustomerToScore(customer_id=customer)], serving_state.current)[0]
     assert readiness(serving_state)["snapshot_as_of"] == later.isoformat()
     assert after.results[0].features_as_of == later
     assert after.results[0].churn_probability > before.results[0].churn_probability
@@ -128,7 +128,7 @@ def test_requests_during_reloads_never_fail(serving_state, serving_world):
     def hammer():
         while not stop.is_set():
             try:
-                response, _ = score_customers(customers, serving_state.current)
+                response, _ = score_request(customers, serving_state.current)
                 seen.update(r.model_version for r in response.results)
             except Exception as error:  # the test is that this never happens
                 failures.append(error)

@@ -113,3 +113,42 @@ def test_fitted_per_cutoff_on_every_known_customer_as_the_baseline_is():
         summary = purchase_summary(con, datetime(cutoff.year, cutoff.month, cutoff.day))
         assert fitted[cutoff] == fit_bgnbd(summary["x"], summary["t_x"], summary["T"])
     assert fitted[cutoffs[0]] != fitted[cutoffs[1]]
+
+
+def test_a_baseline_packaged_as_the_model_ranks_exactly_as_the_rule_and_says_why(tmp_path):
+    """The honest baseline champion: same pyfunc files and outputs, scores ordered as the rule."""
+    import numpy as np
+    import pandas as pd
+
+    from common.names import ReasonCode
+    from models.prior import BGNBDParams
+    from models.scorer import ChurnScorer
+    from training.backtest import rule_scores
+    from training.baselines import rule_scorer
+    from training.metrics import roc_auc
+
+    rng = np.random.default_rng(1)
+    n = 600
+    tenure = rng.uniform(60, 400, n)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "days_since_last_order": tenure * rng.uniform(0, 1, n),
+            "days_since_first_order": tenure,
+            "orders_total": rng.integers(1, 12, n).astype(float),
+        }
+    )
+    frame["churned"] = (rng.uniform(size=n) < frame["days_since_last_order"] / 400).astype(int)
+    params = BGNBDParams(0.8, 40.0, 0.6, 2.5)
+    for kind in ("recency", "bgnbd"):
+        scorer = rule_scorer(kind, frame, frame, params, 90, "v-test")
+        again = ChurnScorer.load(scorer.save(tmp_path / kind))
+        assert again.kind == kind and again.booster is None
+        scored = again.score_frame(frame, reasons=True)
+        rule = rule_scores(frame, params, 90)[kind]
+        y = frame["churned"].to_numpy()
+        assert abs(roc_auc(y, scored["churn_probability"]) - roc_auc(y, rule)) < 1e-9
+        assert scored["churn_probability"].between(0, 1).all()
+        silent = frame["days_since_last_order"].idxmax()
+        codes = [r["code"] for r in scored.loc[silent, "reasons"]]
+        assert ReasonCode.LONG_INACTIVE in codes, codes

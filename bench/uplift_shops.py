@@ -1,0 +1,133 @@
+"""Shops with known per-customer effects of a contact, cut at a scoring day T, and the judge of a
+queue on them: the true saves of the customers it contacts against the best possible for the same
+number of contacts (the issue's black-box protocol, scored from the simulator's ground truth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopsim import EFFECT_MODELS, ShopConfig, generate_shop, read_truth
+from shopsim.config import CAMPAIGN_PLAYBOOKS
+from shopsim.writer import effect_column
+
+HORIZON_DAYS = 90
+# Playbooks the simulator does not model, judged as the one they most resemble: an account
+# manager's personal call works like a service-recovery call.
+JUDGED_AS = {"loyal_high_value_fading": "service_recovery_call"}
+TABLES = ("orders", "deliveries", "feedback", "customers", "contacts")
+
+
+@dataclass(frozen=True)
+class UpliftShop:
+    """A simulated shop: its files before `as_of` in `data`, the truth at `as_of` hidden."""
+
+    data: Path
+    as_of: date
+    truth: (
+        pd.DataFrame
+    )  # the truth rows at as_of: customer_id, churn_probability, effect_<playbook>
+    config: ShopConfig
+
+
+def make_shop(
+    folder: Path,
+    effects: str,
+    customers: int = 6_000,
+    seed: int = 0,
+    campaigns: int = 9,
+    end: date = date(2025, 12, 31),
+) -> UpliftShop:
+    """Simulate a shop through T + horizon with `campaigns` monthly campaigns before T, and write
+    what the shop would export on T (events before it) into folder/data."""
+    as_of = end + timedelta(days=1) - timedelta(days=HORIZON_DAYS)
+    config = ShopConfig(
+        customers=customers,
+        seed=seed,
+        end=end,
+        truth_as_of=(as_of,),
+        campaigns=campaigns,
+        campaigns_before=as_of,
+        effects=EFFECT_MODELS[effects],
+    )
+    full = folder / "full"
+    generate_shop(config, full)
+    cutoff = datetime.combine(as_of, datetime.min.time())
+    data = folder / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for table, frame in known_before(full, cutoff).items():
+        frame.to_parquet(data / f"{table}.parquet", index=False)
+    truth = read_truth(full)
+    truth = truth[truth["as_of"] == pd.Timestamp(as_of)].reset_index(drop=True)
+    return UpliftShop(data, as_of, truth, config)
+
+
+def known_before(full: Path, cutoff: datetime) -> dict[str, pd.DataFrame]:
+    """What a user would export on the cutoff day: events before it; deliveries arriving later are
+    still in transit."""
+    tables = {
+        t: pd.read_parquet(full / f"{t}.parquet")
+        for t in TABLES
+        if (full / f"{t}.parquet").exists()
+    }
+    orders = tables["orders"][tables["orders"]["ordered_at"] < cutoff]
+    known = {"orders": orders}
+    deliveries = tables["deliveries"]
+    deliveries = deliveries[deliveries["order_id"].isin(set(orders["order_id"]))].copy()
+    later = deliveries["delivered_at"] >= cutoff
+    deliveries.loc[later, "delivered_at"] = pd.NaT
+    deliveries.loc[later, "status"] = "in_transit"
+    known["deliveries"] = deliveries
+    known["feedback"] = tables["feedback"][tables["feedback"]["created_at"] < cutoff]
+    known["customers"] = tables["customers"][tables["customers"]["signup_at"] < cutoff]
+    if "contacts" in tables:
+        known["contacts"] = tables["contacts"][tables["contacts"]["contacted_at"] < cutoff]
+    return known
+
+
+def effect_matrix(truth: pd.DataFrame) -> pd.DataFrame:
+    """customer_id-indexed true effects, one column per playbook churnguard can choose."""
+    effects = truth.set_index("customer_id")[[effect_column(p) for p in CAMPAIGN_PLAYBOOKS]]
+    effects.columns = list(CAMPAIGN_PLAYBOOKS)
+    for playbook, like in JUDGED_AS.items():
+        effects[playbook] = effects[like]
+    return effects
+
+
+def judge(queue: pd.DataFrame, truth: pd.DataFrame, value: pd.Series | None = None) -> dict:
+    """True saves of the queue's (customer_id, playbook) contacts and the best possible for as many
+    contacts (each customer at their best playbook); with `value` (per customer_id) also revenue."""
+    effects = effect_matrix(truth)
+    known = queue[queue["customer_id"].isin(effects.index)]
+    saves = effects.to_numpy()[
+        effects.index.get_indexer(known["customer_id"]),
+        [effects.columns.get_loc(p) if p in effects.columns else 0 for p in known["playbook"]],
+    ]
+    best = np.sort(effects.max(axis=1).to_numpy())[::-1][: len(queue)]
+    out = {
+        "contacts": len(queue),
+        "true_saves": float(saves.sum()),
+        "best_possible_saves": float(best.clip(min=0).sum()),
+        "saves_per_100_contacts": float(100 * saves.sum() / max(len(queue), 1)),
+        "sleeping_dogs_queued": int(
+            truth.set_index("customer_id")
+            .loc[known["customer_id"], "response"]
+            .eq("sleeping_dog")
+            .sum()
+        ),
+    }
+    out["share_of_best"] = (
+        out["true_saves"] / out["best_possible_saves"]
+        if out["best_possible_saves"]
+        else float("nan")
+    )
+    if value is not None:
+        out["revenue_saved"] = float(
+            (saves * value.reindex(known["customer_id"]).fillna(0).to_numpy()).sum()
+        )
+    return out

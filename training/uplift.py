@@ -1,0 +1,301 @@
+"""The uplift model: learn from treated against control contacts how much a contact with each
+playbook lowers a customer's churn, judge it on the latest campaigns, track it in MLflow under its
+own name and let it drive the queues only through its own gate.
+
+Pure steps (`fit_uplift`, `evaluate_uplift`, `decide_uplift`) over the contact training frame of
+`features.contacts.contact_features`; `train_uplift` is the thin I/O job around them. Qini and
+uplift@k come from scikit-uplift, not from hand-written code.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import mlflow
+import numpy as np
+import pandas as pd
+
+from common.names import CHAMPION_ALIAS, UPLIFT_MODEL_NAME
+from common.settings import Settings, get_settings
+from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+from features.contacts import combine_history, contact_features, read_contacts
+from features.value import snapshot_expected_value, value_at_risk
+from features.warehouse import connect
+from models.uplift import UpliftModel, log_uplift
+from training.registry import ensure_experiment, mlflow_store
+
+log = logging.getLogger(__name__)
+
+TREATED = "treated"
+CONTROL = "control"
+
+
+class UpliftDataError(ValueError):
+    """Too little contact history to learn from: says how much there is and what is needed."""
+
+
+@dataclass(frozen=True)
+class UpliftConfig:
+    """Knobs of the uplift fit and its gate."""
+
+    min_treated_per_playbook: int = 150  # a playbook with fewer treated contacts gets no model
+    min_control: int = 200
+    held_out_share: float = 0.3  # the latest contact days holding this share are held out
+    top_share: float = 0.2  # uplift@k's k: the share of customers the shop can contact
+    num_leaves: int = 7
+    min_data_in_leaf: int = 60
+    learning_rate: float = 0.05
+    rounds: int = 120
+    seed: int = 0
+
+    def lgb_params(self) -> dict[str, object]:
+        return {
+            "objective": "binary",
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "learning_rate": self.learning_rate,
+            "feature_fraction": 0.8,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "lambda_l2": 5.0,
+            "seed": self.seed,
+            "num_threads": 1,
+            "deterministic": True,
+            "verbose": -1,
+        }
+
+
+@dataclass(frozen=True)
+class UpliftMetrics:
+    """On held-out contacts: Qini AUC and uplift@k of the model's ranking and of value at risk."""
+
+    rows: int
+    treated: int
+    control: int
+    qini_model: float
+    qini_value_at_risk: float
+    uplift_at_k_model: float
+    uplift_at_k_value_at_risk: float
+    top_share: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class UpliftGate:
+    passed: bool
+    reason: str
+
+
+@dataclass
+class UpliftResult:
+    """What one uplift training did."""
+
+    version: str | None
+    metrics: UpliftMetrics
+    gate: UpliftGate
+    promoted: bool
+    playbooks: list[str] = field(default_factory=list)
+    rows: int = 0
+
+    def summary(self) -> str:
+        m = self.metrics
+        verdict = "drives the queues" if self.promoted else "does not drive the queues"
+        return "\n".join(
+            [
+                f"uplift model {UPLIFT_MODEL_NAME} v{self.version}: {self.rows:,} contacts, "
+                f"playbooks {', '.join(self.playbooks)}",
+                f"  held-out campaigns ({m.rows:,} contacts): Qini {m.qini_model:.4f} vs value at "
+                f"risk {m.qini_value_at_risk:.4f}; uplift@{m.top_share:.0%} {m.uplift_at_k_model:.4f} "
+                f"vs {m.uplift_at_k_value_at_risk:.4f}",
+                f"  gate {'passed' if self.gate.passed else 'refused'}: {self.gate.reason}; {verdict}",
+            ]
+        )
+
+
+def usable_features(frame: pd.DataFrame) -> list[str]:
+    """Catalogue features that vary among the contacts (a constant or empty one teaches nothing)."""
+    names = []
+    for name in FEATURE_NAMES:
+        values = frame[name]
+        if values.notna().any() and values.nunique(dropna=True) > 1:
+            names.append(name)
+    return names
+
+
+def _booster(frame: pd.DataFrame, names: list[str], config: UpliftConfig) -> str:
+    data = lgb.Dataset(
+        frame[names].to_numpy(dtype=np.float64),
+        label=frame["churned"].to_numpy(),
+        free_raw_data=True,
+    )
+    return lgb.train(config.lgb_params(), data, num_boost_round=config.rounds).model_to_string()
+
+
+def fit_uplift(
+    frame: pd.DataFrame, names: list[str], horizon_days: int, config: UpliftConfig
+) -> UpliftModel:
+    """A T-learner: churn without contact from every control row, churn after a contact with each
+    playbook that has at least `min_treated_per_playbook` treated rows."""
+    control = frame[frame["group"] == CONTROL]
+    if len(control) < config.min_control:
+        raise UpliftDataError(
+            f"{len(control)} control contacts with a finished horizon; the uplift model needs at "
+            f"least {config.min_control} (hold out a control group in the campaigns)"
+        )
+    treated = frame[frame["group"] == TREATED]
+    counts = treated["playbook"].value_counts()
+    playbooks = sorted(p for p, n in counts.items() if n >= config.min_treated_per_playbook)
+    if not playbooks:
+        raise UpliftDataError(
+            f"no playbook has {config.min_treated_per_playbook} treated contacts with a finished "
+            f"horizon (have {counts.to_dict() or 'none'})"
+        )
+    return UpliftModel(
+        feature_names=names,
+        control=_booster(control, names, config),
+        treated={p: _booster(treated[treated["playbook"] == p], names, config) for p in playbooks},
+        horizon_days=horizon_days,
+        metadata={"feature_catalogue_version": FEATURE_CATALOGUE_VERSION},
+    )
+
+
+def split_by_time(frame: pd.DataFrame, held_out_share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Earlier contact days to fit on, the latest ones (about `held_out_share` of rows) to judge."""
+    days = np.sort(frame["cutoff"].unique())
+    counts = frame.groupby("cutoff").size().reindex(days).to_numpy()
+    from_end = np.cumsum(counts[::-1]) / counts.sum()
+    first_held = days[::-1][int(np.searchsorted(from_end, held_out_share))]
+    held = frame["cutoff"] >= first_held
+    if held.all() or not held.any():
+        raise UpliftDataError(
+            f"contacts on {len(days)} day(s): need campaigns on more than one day to judge the "
+            "uplift model on later ones"
+        )
+    return frame[~held], frame[held]
+
+
+def own_playbook_uplift(model: UpliftModel, frame: pd.DataFrame) -> np.ndarray:
+    """Each contact's predicted uplift for the playbook it got (or would have got); the best
+    playbook's where none is recorded or modelled."""
+    uplift = model.predict_uplift(frame)
+    best = uplift.max(axis=1).to_numpy()
+    column = {p: i for i, p in enumerate(uplift.columns)}
+    index = frame["playbook"].map(column)
+    own = index.notna().to_numpy()
+    out = best.copy()
+    rows = np.flatnonzero(own)
+    out[rows] = uplift.to_numpy()[rows, index.to_numpy()[own].astype(int)]
+    return out
+
+
+def evaluate_uplift(
+    model: UpliftModel, held_out: pd.DataFrame, horizon_days: int, top_share: float
+) -> UpliftMetrics:
+    """Rank the held-out contacts by the model's uplift and by value at risk (the model's own churn
+    without contact x expected value), and measure each ranking's Qini and uplift@k on whether the
+    customer ordered (scikit-uplift)."""
+    from sklift.metrics import qini_auc_score, uplift_at_k
+
+    retained = 1 - held_out["churned"].to_numpy()
+    treatment = (held_out["group"] == TREATED).to_numpy().astype(int)
+    by_model = own_playbook_uplift(model, held_out)
+    by_risk = value_at_risk(
+        model.churn_without_contact(held_out), snapshot_expected_value(held_out, horizon_days)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # sklift calls a deprecated sklearn helper
+        scores = {
+            name: (
+                qini_auc_score(retained, ranking, treatment),
+                uplift_at_k(retained, ranking, treatment, strategy="overall", k=top_share),
+            )
+            for name, ranking in (("model", by_model), ("risk", by_risk))
+        }
+    return UpliftMetrics(
+        rows=len(held_out),
+        treated=int(treatment.sum()),
+        control=int((1 - treatment).sum()),
+        qini_model=scores["model"][0],
+        qini_value_at_risk=scores["risk"][0],
+        uplift_at_k_model=scores["model"][1],
+        uplift_at_k_value_at_risk=scores["risk"][1],
+        top_share=top_share,
+    )
+
+
+def decide_uplift(metrics: UpliftMetrics) -> UpliftGate:
+    """The model may drive the queues only if its uplift@k beats value at risk's on held-out
+    campaigns."""
+    ours, theirs = metrics.uplift_at_k_model, metrics.uplift_at_k_value_at_risk
+    if math.isnan(ours) or math.isnan(theirs):
+        return UpliftGate(False, "uplift@k cannot be measured on the held-out campaigns")
+    if ours > theirs:
+        return UpliftGate(True, f"uplift@k {ours:.4f} beats value at risk's {theirs:.4f}")
+    return UpliftGate(False, f"uplift@k {ours:.4f} does not beat value at risk's {theirs:.4f}")
+
+
+def train_uplift(
+    worked_history: pd.DataFrame | None = None,
+    horizon_days: int | None = None,
+    promote: bool = True,
+    settings: Settings | None = None,
+    config: UpliftConfig | None = None,
+) -> UpliftResult:
+    """Fit on the warehouse's contacts plus `worked_history` (the queue store's own contacts and
+    control group, same columns), judge on the latest campaigns, log and register; the champion
+    alias moves only when the gate passes (and `promote`, or there is no uplift champion yet)."""
+    settings = settings or get_settings()
+    config = config or UpliftConfig()
+    horizon_days = horizon_days or settings.horizon_days
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        history = combine_history(read_contacts(con), worked_history)
+        frame = contact_features(con, history, horizon_days, settings.lookback_days)
+    finally:
+        con.close()
+    if frame.empty:
+        raise UpliftDataError(
+            f"no contact with a finished {horizon_days}-day horizon ({len(history)} contacts in "
+            "all): import past campaigns as contacts, or let the queues run for a horizon"
+        )
+    fit, held = split_by_time(frame, config.held_out_share)
+    names = usable_features(fit)
+    metrics = evaluate_uplift(
+        fit_uplift(fit, names, horizon_days, config), held, horizon_days, config.top_share
+    )
+    gate = decide_uplift(metrics)
+    model = fit_uplift(frame, usable_features(frame), horizon_days, config)
+    with mlflow_store(settings) as client:
+        experiment_id = ensure_experiment(client, settings.experiment, settings)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"uplift-h{horizon_days}"):
+            mlflow.log_params(
+                {
+                    "horizon_days": horizon_days,
+                    "contacts": len(frame),
+                    "contacts_fit": len(fit),
+                    "contacts_held_out": len(held),
+                    "playbooks": ",".join(model.playbooks),
+                    "features": len(model.feature_names),
+                    "learner": "T-learner (LightGBM)",
+                    **{f"lgb_{k}": v for k, v in config.lgb_params().items()},
+                }
+            )
+            mlflow.log_metrics({k: v for k, v in metrics.to_dict().items() if math.isfinite(v)})
+            mlflow.set_tag("uplift_gate", "passed" if gate.passed else "refused")
+            info = log_uplift(model, frame)
+        version = str(info.registered_model_version)
+        has_champion = any(
+            CHAMPION_ALIAS in (v.aliases or [])
+            for v in client.search_model_versions(f"name = '{UPLIFT_MODEL_NAME}'")
+        )
+        promoted = gate.passed and (promote or not has_champion)
+        if promoted:
+            client.set_registered_model_alias(UPLIFT_MODEL_NAME, CHAMPION_ALIAS, version)
+    log.info("uplift: %s", gate.reason)
+    return UpliftResult(version, metrics, gate, promoted, model.playbooks, len(frame))
