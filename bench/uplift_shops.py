@@ -29,10 +29,10 @@ class UpliftShop:
 
     data: Path
     as_of: date
-    truth: (
-        pd.DataFrame
-    )  # the truth rows at as_of: customer_id, churn_probability, effect_<playbook>
+    truth: pd.DataFrame  # at as_of: customer_id, churn_probability, response, effect_<playbook>
     config: ShopConfig
+    full: Path  # the whole simulated history, future included
+    campaigns_truth: pd.DataFrame  # the truth rows at each campaign day
 
 
 def make_shop(
@@ -46,11 +46,13 @@ def make_shop(
     """Simulate a shop through T + horizon with `campaigns` monthly campaigns before T, and write
     what the shop would export on T (events before it) into folder/data."""
     as_of = end + timedelta(days=1) - timedelta(days=HORIZON_DAYS)
+    probe = ShopConfig(customers=1, end=end, campaigns=campaigns, campaigns_before=as_of)
+    campaign_days = tuple(probe.start + timedelta(days=d) for d in probe.campaign_days())
     config = ShopConfig(
         customers=customers,
         seed=seed,
         end=end,
-        truth_as_of=(as_of,),
+        truth_as_of=(*campaign_days, as_of),
         campaigns=campaigns,
         campaigns_before=as_of,
         effects=EFFECT_MODELS[effects],
@@ -63,8 +65,9 @@ def make_shop(
     for table, frame in known_before(full, cutoff).items():
         frame.to_parquet(data / f"{table}.parquet", index=False)
     truth = read_truth(full)
+    campaigns_truth = truth[truth["as_of"] < pd.Timestamp(as_of)].reset_index(drop=True)
     truth = truth[truth["as_of"] == pd.Timestamp(as_of)].reset_index(drop=True)
-    return UpliftShop(data, as_of, truth, config)
+    return UpliftShop(data, as_of, truth, config, full, campaigns_truth)
 
 
 def known_before(full: Path, cutoff: datetime) -> dict[str, pd.DataFrame]:
@@ -131,3 +134,98 @@ def judge(queue: pd.DataFrame, truth: pd.DataFrame, value: pd.Series | None = No
             (saves * value.reindex(known["customer_id"]).fillna(0).to_numpy()).sum()
         )
     return out
+
+
+def _environment(home: Path) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURNGUARD_", "MLFLOW_"))}
+    return {**env, "CHURNGUARD_HOME": str(home)}
+
+
+def cli(home: Path, *args: str) -> str:
+    """One `churnguard` command as a user runs it; raises with its output if it fails."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "churnguard", *args],
+        env=_environment(home),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"churnguard {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def run_protocol(shop: UpliftShop, folder: Path) -> dict:
+    """The issue's black-box protocol: ingest, train --promote, daily, queue export; judged on the
+    truth. Also judges value at risk and random for as many contacts, from the same scores."""
+    home = folder / "home"
+    out = {"train": cli(home, "ingest", str(shop.data)) and ""}
+    out["train"] = cli(home, "train", "--horizon-days", str(HORIZON_DAYS), "--promote")
+    out["daily"] = cli(home, "daily", "--as-of", shop.as_of.isoformat())
+    exported = folder / "q.csv"
+    cli(home, "queue", "export", "--date", shop.as_of.isoformat(), "--out", str(exported))
+    queue = pd.read_csv(exported, dtype={"customer_id": str})
+    scores = pd.read_parquet(home / "exports" / f"scores_{shop.as_of.isoformat()}.parquet")
+    value = scores.set_index("customer_id")["expected_value"]
+    n = len(queue)
+    by_risk = scores.sort_values("value_at_risk", ascending=False).head(n)
+    random = scores.sample(n=min(n, len(scores)), random_state=0)
+    return {
+        "expected_saves": judge(queue, shop.truth, value),
+        "value_at_risk": judge(
+            by_risk.rename(columns={"best_playbook": "playbook"}), shop.truth, value
+        ),
+        "random": judge(random.rename(columns={"best_playbook": "playbook"}), shop.truth, value),
+        "source": next(
+            (line.strip() for line in out["daily"].splitlines() if "priority:" in line), ""
+        ),
+        "uplift": next(
+            (
+                line.strip()
+                for line in out["train"].splitlines()
+                if "gate" in line and "uplift" in line.lower()
+            ),
+            "",
+        ),
+    }
+
+
+def control_interval(shop: UpliftShop) -> dict:
+    """What the campaigns' control group measures (churn of control minus churn of treated, with a
+    95% interval) against the true average effect of the contacts made."""
+    contacts = pd.read_parquet(shop.full / "contacts.parquet")
+    orders = pd.read_parquet(shop.full / "orders.parquet", columns=["customer_id", "ordered_at"])
+    contacts["as_of"] = contacts["contacted_at"].dt.normalize()
+    members = contacts.merge(shop.campaigns_truth, on=["customer_id", "as_of"], how="inner")
+    columns = {p: members.columns.get_loc(effect_column(p)) for p in CAMPAIGN_PLAYBOOKS}
+    members["effect"] = members.to_numpy()[
+        np.arange(len(members)), members["playbook"].map(columns).to_numpy()
+    ].astype(float)
+    window = orders.merge(members[["customer_id", "as_of"]].drop_duplicates(), on="customer_id")
+    window = window[
+        (window["ordered_at"] >= window["as_of"])
+        & (window["ordered_at"] < window["as_of"] + pd.Timedelta(days=HORIZON_DAYS))
+    ]
+    bought = set(zip(window["customer_id"], window["as_of"], strict=True))
+    members["churned"] = [
+        (c, a) not in bought for c, a in zip(members["customer_id"], members["as_of"], strict=True)
+    ]
+    treated = members[members["group"] == "treated"]
+    control = members[members["group"] == "control"]
+    measured = control["churned"].mean() - treated["churned"].mean()
+    spread = 1.96 * float(
+        np.sqrt(control["churned"].var() / len(control) + treated["churned"].var() / len(treated))
+    )
+    truth = float(treated["effect"].mean())
+    return {
+        "campaign_contacts": len(members),
+        "measured_effect": float(measured),
+        "interval_low": float(measured - spread),
+        "interval_high": float(measured + spread),
+        "true_average_effect": truth,
+        "covers": bool(abs(measured - truth) <= spread),
+    }

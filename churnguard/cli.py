@@ -17,12 +17,39 @@ from typer.core import TyperGroup, TyperOption
 
 from common.settings import get_settings
 
+# The data's journey, then the tools around it: the order `churnguard --help` lists commands in.
+WORKFLOW = (
+    "generate",
+    "contract",
+    "ingest",
+    "features",
+    "train",
+    "promote",
+    "score",
+    "daily",
+    "queue",
+    "report",
+    "serve",
+    "keys",
+    "config",
+    "demo",
+)
+
 
 class InWorkflowOrder(TyperGroup):
-    """`churnguard --help` lists commands as they were added here (the data's journey), not A-Z."""
+    """`--help` lists commands in WORKFLOW order (sub-commands as written here), not A-Z."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
-        return list(self.commands)
+        # A command WORKFLOW does not name goes right after the one written before it.
+        rank: dict[str, float] = {}
+        last = -1.0
+        for position, name in enumerate(self.commands):
+            if name in WORKFLOW:
+                last = float(WORKFLOW.index(name))
+                rank[name] = last
+            else:
+                rank[name] = last + 0.5 + position / 10_000
+        return sorted(self.commands, key=rank.__getitem__)
 
 
 def _flag_type_hidden(display: object):
@@ -231,6 +258,7 @@ def train_command(
     """Train on the warehouse, evaluate against the baselines, log to MLflow and register the model.
 
     On a registry without a champion, a model that passes the gate becomes champion even without --promote."""
+    from churnguard.uplift_job import train_uplift_from_history
     from features.warehouse import WarehouseVersionError
     from training.train import TrainingDataError, train
 
@@ -239,6 +267,7 @@ def train_command(
     except (TrainingDataError, FileNotFoundError, WarehouseVersionError) as error:
         raise fail(error) from None
     console.print(result.summary(), soft_wrap=True)
+    console.print(train_uplift_from_history(horizon_days, promote), soft_wrap=True)
     if promote and result.promotion is not None and not result.promotion.promoted:
         raise typer.Exit(2)
 
@@ -292,7 +321,7 @@ def daily_command(
         None, "--model", help="Registry URI (default models:/churnguard@champion)."
     ),
 ) -> None:
-    """Refresh features, score every active customer, publish the snapshot, build today's queues."""
+    """Refresh features, score every active customer, publish the snapshot, build the day's queues."""
     from churnguard.daily import format_daily_report, run_daily
     from models.pyfunc import NoChampionError
 
@@ -668,7 +697,7 @@ def demo_command(
     customers: int = typer.Option(3_000, "--customers", min=200, help="Size of the demo shop."),
     seed: int = typer.Option(42, "--seed", help="Seed of the demo shop."),
 ) -> None:
-    """Generate a shop, ingest it, train and promote a model, run the daily job, show today's queue."""
+    """Generate a shop, ingest it, train and promote a model, run the daily job, show its queue."""
     from churnguard.demo import run_demo
 
     run_demo(get_settings(), customers=customers, seed=seed, say=console.print)

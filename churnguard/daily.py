@@ -7,7 +7,7 @@ halfway is finished by re-running it for the same date, and a re-run duplicates 
 
 from __future__ import annotations
 
-import math
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,37 +15,41 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.names import UPLIFT_MODEL_NAME
 from common.settings import Settings
 from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+from features.contacts import (
+    combine_history,
+    contacted_within,
+    read_contacts,
+    silent_since_contact,
+)
 from features.language import customer_languages
-from features.publish import publish_snapshot, write_parquet_atomically
+from features.publish import publish_snapshot, published_day, write_parquet_atomically
 from features.snapshot import build_snapshot
-from features.warehouse import connect
-from models.pyfunc import load_scorer
+from features.value import snapshot_expected_value, value_at_risk
+from features.warehouse import connect, last_event_day, outreach_customers
+from models.pyfunc import NoChampionError, load_scorer
 from models.scorer import ChurnScorer
-from outreach.daily import build_daily_queues, open_day
+from outreach.daily import build_daily_queues, open_day, plan_reasons, reason_budget
 from outreach.playbooks import Playbooks, load_playbooks
 from outreach.records import QueueRunReport
-from outreach.rules import (
-    DRAFT_FACT_COLUMNS,
-    EXCLUSION_RULES,
-    SCORED_COLUMNS,
-    OutreachConfig,
-    expected_value,
+from outreach.rules import DRAFT_FACT_COLUMNS, EXCLUSION_RULES, SCORED_COLUMNS, OutreachConfig
+from outreach.saving import (
+    SavingSource,
+    best_playbook,
+    expected_savings,
+    prior_uplift,
+    reason_playbooks,
 )
 from outreach.store import OutreachStore, open_store
 from training.shift import scoring_shift_warning
 
+log = logging.getLogger(__name__)
+
 # Reasons (TreeSHAP) cost ~1 ms a row, so they are computed only for the customers who can reach a
-# queue: the best `REASON_BUDGET_PER_SLOT` candidates per slot of daily capacity, by value at risk.
+# queue: the best `REASON_BUDGET_PER_SLOT` candidates per slot of daily capacity, by expected saving.
 REASON_BUDGET_PER_SLOT = 4
-CUSTOMER_COLUMNS = (
-    "customer_id",
-    "preferred_channel",
-    "consent_email",
-    "consent_phone",
-    "consent_sms",
-)
 
 
 @dataclass(frozen=True)
@@ -60,20 +64,8 @@ class DailyReport:
     snapshot_path: Path
     queues: QueueRunReport
     warnings: tuple[str, ...] = ()  # e.g. the scored customers lie outside the training rows
-
-
-def last_event_day(con) -> date | None:
-    """The last day anything happened in the warehouse (an order, a delivery or feedback)."""
-    latest = con.execute(
-        """
-        SELECT max(moment) FROM (
-            SELECT max(ordered_at) AS moment FROM orders
-            UNION ALL SELECT max(delivered_at) FROM deliveries
-            UNION ALL SELECT max(created_at) FROM feedback
-        )
-        """
-    ).fetchone()[0]
-    return None if latest is None else pd.Timestamp(latest).date()
+    serving_as_of: date | None = None  # the day the service reads: later than as_of on a backfill
+    saving_source: str = ""
 
 
 def default_as_of(con, today: date | None = None) -> date:
@@ -83,24 +75,6 @@ def default_as_of(con, today: date | None = None) -> date:
     if last is None:
         raise ValueError("the warehouse has no orders: run `churnguard ingest DATA_DIR` first")
     return min(today, last + timedelta(days=1))
-
-
-def reason_candidates(
-    scores: pd.DataFrame, cooling_down: frozenset[str], config: OutreachConfig, budget: int
-) -> np.ndarray:
-    """Row positions of the customers worth explaining: eligible by probability, not cooling down,
-    the `budget` highest by value at risk (ties by probability)."""
-    eligible = (scores["churn_probability"].to_numpy() >= config.min_churn_probability) & ~scores[
-        "customer_id"
-    ].isin(cooling_down).to_numpy()
-    positions = np.flatnonzero(eligible)
-    order = np.lexsort(
-        (
-            -scores["churn_probability"].to_numpy()[positions],
-            -scores["value_at_risk"].to_numpy()[positions],
-        )
-    )
-    return positions[order[:budget]]
 
 
 def score_snapshot(
@@ -122,20 +96,40 @@ def score_snapshot(
             **{name: snapshot[name].to_numpy() for name in DRAFT_FACT_COLUMNS},
         }
     )
-    scores["expected_value"] = expected_value(
-        scores["orders_365d"],
-        scores["avg_order_value"],
-        scores["tenure_days"],
-        horizon_days,
-        config.min_rate_days,
-    )
-    scores["value_at_risk"] = scores["churn_probability"] * scores["expected_value"]
+    scores["expected_value"] = snapshot_expected_value(snapshot, horizon_days)
+    scores["value_at_risk"] = value_at_risk(probability, scores["expected_value"])
     return scores, matrix
 
 
-def _customers_table(con) -> pd.DataFrame | None:
-    customers = con.execute(f"SELECT {', '.join(CUSTOMER_COLUMNS)} FROM customers").df()
-    return None if customers.empty else customers
+def uplift_of_the_day(
+    snapshot: pd.DataFrame, probability: np.ndarray, playbooks: Playbooks, tracking_uri: str
+) -> tuple[pd.DataFrame, SavingSource]:
+    """Per playbook, the predicted drop in churn probability: from the uplift champion where it
+    models the playbook, else from the prior in playbooks.yaml; and which, and why."""
+    from models.uplift import load_uplift
+
+    prior = prior_uplift(snapshot, probability, playbooks)
+    try:
+        model, version = load_uplift(tracking_uri)
+    except NoChampionError as error:
+        registered = "has no version" not in str(error) and "no model registered" not in str(error)
+        why = (
+            f"{UPLIFT_MODEL_NAME} has not passed its gate on held-out campaigns (value at risk "
+            "ranked them as well or better)"
+            if registered
+            else "no uplift model: no contact history with a finished horizon to learn from "
+            "(import past campaigns as contacts, or let the queues run for a horizon)"
+        )
+        return prior, SavingSource("prior from playbooks.yaml", why)
+    learned = model.predict_uplift(snapshot)
+    modelled = [p for p in reason_playbooks(playbooks) if p in learned.columns]
+    uplift = prior.copy()
+    uplift[modelled] = learned[modelled].to_numpy()
+    rest = [p for p in uplift.columns if p not in modelled]
+    detail = f"{UPLIFT_MODEL_NAME}/{version.version} (passed its gate) for {', '.join(modelled)}"
+    if rest:
+        detail += f"; prior for {', '.join(rest)} (too few contacts to learn)"
+    return uplift, SavingSource("uplift model", detail)
 
 
 def run_daily(
@@ -147,7 +141,7 @@ def run_daily(
     store: OutreachStore | None = None,
 ) -> DailyReport:
     """Score every active customer at `as_of` (default: `default_as_of`), publish the snapshot for
-    the service, write the scores export and build the day's queues."""
+    the service, write the scores export and build the day's queues by expected saving."""
     settings.ensure_home()
     config = config or OutreachConfig(
         horizon_days=settings.horizon_days, default_language=settings.language
@@ -157,7 +151,8 @@ def run_daily(
     try:
         as_of = as_of or default_as_of(con)
         snapshot = build_snapshot(con, as_of, settings.lookback_days)
-        customers = _customers_table(con)
+        customers = outreach_customers(con)
+        imported = read_contacts(con)
         languages = customer_languages(con, settings.language)
     finally:
         con.close()
@@ -169,15 +164,28 @@ def run_daily(
     model_version = f"{version.name}/{version.version}"
     scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config)
     shifted = scoring_shift_warning(scorer.metadata, snapshot)
+    uplift, source = uplift_of_the_day(
+        snapshot, scores["churn_probability"].to_numpy(), playbooks, settings.tracking_uri
+    )
+    savings = expected_savings(uplift, scores["expected_value"].to_numpy())
+    best_names, scores["expected_saving"] = best_playbook(savings)
 
     store = store or open_store(settings.queue_database_url)
+    history = combine_history(imported, store.contact_history())
+    contacted = contacted_within(history, as_of, config.cooldown_days)
     # A date already built is left as it was (build_daily_queues says so); only a new one is opened.
-    opened = open_day(store, as_of, config) if store.run_report(as_of) is None else None
+    opened = open_day(store, as_of, config, contacted) if store.run_report(as_of) is None else None
     cooling = opened.cooling_down if opened else frozenset()
     capacity = sum(playbooks.capacities(config.team_capacity).values())
-    budget = math.ceil(REASON_BUDGET_PER_SLOT * capacity / (1 - config.control_fraction))
-    explained = reason_candidates(scores, cooling, config, budget)
+    plan = plan_reasons(
+        scores,
+        cooling,
+        config,
+        reason_budget(capacity, config, REASON_BUDGET_PER_SLOT),
+        priority="expected_saving",
+    )
     reasons: list[list[dict]] = [[] for _ in range(len(scores))]
+    explained = plan.explained
     for position, row_reasons in zip(
         explained, scorer.explain(matrix[explained]) if len(explained) else [], strict=True
     ):
@@ -187,30 +195,35 @@ def run_daily(
     scores["as_of"] = pd.Timestamp(as_of)
 
     scores_path = write_parquet_atomically(
-        scores.drop(columns=["orders_365d", "avg_order_value", "tenure_days", *DRAFT_FACT_COLUMNS]),
+        scores.drop(
+            columns=["orders_365d", "avg_order_value", "tenure_days", *DRAFT_FACT_COLUMNS]
+        ).assign(best_playbook=best_names),
         settings.exports_dir / f"scores_{as_of.isoformat()}.parquet",
     )
     snapshot_path = publish_snapshot(
         snapshot, settings.snapshots_dir, as_of, FEATURE_NAMES, FEATURE_CATALOGUE_VERSION
     )
 
-    # Customers above the probability floor whom the reason budget left out cannot be queued today:
-    # they rank below every explained candidate, so they count as over capacity.
-    above_floor = scores["churn_probability"].to_numpy() >= config.min_churn_probability
-    in_queue_run = ~above_floor | scores["customer_id"].isin(cooling).to_numpy()
-    in_queue_run[explained] = True
-    queue_input = scores.loc[in_queue_run, [*SCORED_COLUMNS, *DRAFT_FACT_COLUMNS]]
     queues = build_daily_queues(
         store,
-        queue_input,
+        scores.loc[plan.in_queue_run, [*SCORED_COLUMNS, *DRAFT_FACT_COLUMNS]],
         customers,
         as_of,
         config=config,
         playbooks=playbooks,
         model_version=model_version,
-        over_capacity_before=int((~in_queue_run).sum()),
+        over_capacity_before=plan.over_capacity_before,
         scored_total=len(scores),
         opened=opened,
+        savings=savings.loc[plan.in_queue_run],
+        saving_source=source.describe(),
+        silent_since_contact=silent_since_contact(
+            history,
+            snapshot["customer_id"],
+            snapshot["days_since_last_order"],
+            as_of,
+            config.silent_after_days,
+        ),
         languages=languages,
     )
     return DailyReport(
@@ -222,6 +235,8 @@ def run_daily(
         snapshot_path=snapshot_path,
         queues=queues,
         warnings=() if shifted is None else (shifted,),
+        serving_as_of=published_day(settings.snapshots_dir),
+        saving_source=queues.saving_source or source.describe(),
     )
 
 
@@ -233,14 +248,18 @@ def format_daily_report(report: DailyReport) -> str:
         f"{rule.replace('_', ' ')} {getattr(queues, rule)}" for rule in EXCLUSION_RULES
     )
     built = "already built earlier: nothing changed" if queues.already_built else "built"
+    published = "published for the service"
+    if report.serving_as_of is not None and report.serving_as_of > report.as_of:
+        published = f"a backfill: the service keeps serving {report.serving_as_of}"
     return "\n".join(
         [
             f"daily {report.as_of}: scored {report.customers_scored:,} active customers with "
             f"{report.model_version}; reasons for the top {report.reasons_computed:,}",
             f"  scores:   {report.scores_path}",
-            f"  snapshot: {report.snapshot_path} (published for the service)",
+            f"  snapshot: {report.snapshot_path} ({published})",
             f"  queues {built}: {queues.queued:,} queued ({teams})",
             f"  left out: {left_out}",
             *(f"  warning: {warning}" for warning in report.warnings),
+            f"  priority: expected saving from the {report.saving_source}",
         ]
     )

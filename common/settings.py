@@ -5,6 +5,7 @@ Nothing here touches the disk at import; `Settings.ensure_home()` creates folder
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,26 @@ class Settings(BaseSettings):
         le=1,
         description="Risk band 'high' from this calibrated churn probability up.",
     )
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Where ingest, features, train, score and daily run: DuckDB on one machine, or Spark.",
+    )
+    spark_warehouse: str | None = Field(
+        None,
+        description="Spark engine: folder (or s3a://, abfss://, hdfs:// URI) of the Parquet warehouse; "
+        "default CHURNGUARD_HOME/spark-warehouse.",
+    )
+    spark_master: str = Field(
+        "local[2]",
+        description="Spark engine: the master (local[N] here; spark-submit --master overrides it).",
+    )
+    spark_driver_memory: str = Field(
+        "2g",
+        description="Spark engine: driver JVM memory (ignored when spark-submit starts the JVM).",
+    )
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, description="Spark engine: spark.sql.shuffle.partitions (a few per core)."
+    )
 
     @cached_property
     def home_dir(self) -> Path:
@@ -72,6 +93,14 @@ class Settings(BaseSettings):
     @property
     def warehouse_path(self) -> Path:
         return self.home_dir / "warehouse.duckdb"
+
+    @property
+    def spark_warehouse_location(self) -> str:
+        """Where the Spark engine keeps its Parquet tables: a local path or a cluster URI."""
+        if self.spark_warehouse is None:
+            return str(self.home_dir / "spark-warehouse")
+        location = self.spark_warehouse
+        return location if "://" in location else str(Path(location).expanduser().resolve())
 
     @property
     def reports_dir(self) -> Path:

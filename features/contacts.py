@@ -52,6 +52,32 @@ def contacted_within(history: pd.DataFrame, as_of: date, days: int) -> frozenset
     return frozenset(history.loc[recent, "customer_id"].astype(str))
 
 
+def silent_since_contact(
+    history: pd.DataFrame,
+    customer_ids: pd.Series,
+    days_since_last_order: pd.Series,
+    as_of: date,
+    min_days: int,
+) -> frozenset[str]:
+    """Customers contacted (treated) at least `min_days` before `as_of` who have not ordered since
+    their latest contact: it did not bring them back, or drove them away."""
+    treated = history[history["group"] == "treated"]
+    if treated.empty:
+        return frozenset()
+    latest = (
+        pd.to_datetime(treated["contacted_at"]).groupby(treated["customer_id"].astype(str)).max()
+    )
+    moment = pd.Timestamp(as_of)
+    last_order = pd.Series(
+        moment - pd.to_timedelta(days_since_last_order.to_numpy(), unit="D"),
+        index=customer_ids.astype(str).to_numpy(),
+    )
+    contacted = latest.reindex(last_order.index)
+    silent = contacted.notna() & (contacted <= moment - pd.Timedelta(days=min_days))
+    silent &= last_order < contacted
+    return frozenset(last_order.index[silent.to_numpy()])
+
+
 def contact_features(
     con: duckdb.DuckDBPyConnection,
     history: pd.DataFrame,
@@ -88,4 +114,5 @@ __all__ = [
     "contact_features",
     "contacted_within",
     "read_contacts",
+    "silent_since_contact",
 ]

@@ -47,6 +47,8 @@ from features.contract import CONTRACT, Column, TableContract
 from features.sentiment import SentimentScorer, default_scorers, score_by_language
 from features.validation import (
     KEY_OCCURRENCE,
+    LINE_COMPLETE,
+    MAX_HEADER_BYTES,
     ORDER_ORDERED_AT,
     SOURCE_LINE,
     UTF8_VALID,
@@ -54,9 +56,11 @@ from features.validation import (
     ContractValidator,
     frame_columns,
     given_column,
+    header_problem,
     is_parsed,
     missing_required_columns,
     rules_for,
+    separator_hint,
     unusable_columns,
 )
 
@@ -163,27 +167,32 @@ def read_header(path: Path) -> list[str]:
         raise IngestError(f"{path}: empty file; expected a header line naming the columns")
     if path.suffix == ".parquet":
         try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
+            names = list(pq.ParquetFile(path).schema_arrow.names)
         except (pa.ArrowException, OSError) as error:
             raise IngestError(
                 f"{path}: unreadable Parquet file ({error}); expected a complete Parquet file"
             ) from error
+        problem = header_problem(names)
+        if problem:
+            raise IngestError(f"{path}: {problem}")
+        return names
     with path.open("rb") as handle:
-        first_line = handle.readline()
+        first_line = handle.readline(MAX_HEADER_BYTES + 1)
+    if len(first_line) > MAX_HEADER_BYTES:
+        raise IngestError(
+            f"{path}: line 1 (header) is longer than {MAX_HEADER_BYTES:,} bytes; expected a header "
+            "line naming the contract's columns"
+        )
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise IngestError(
             f"{path}: line 1 (header) is not valid UTF-8; expected a UTF-8 CSV with a header"
         ) from error
-    header = next(csv.reader([text]), [])
-    if not any(name.strip() for name in header):
-        raise IngestError(f"{path}: line 1 is blank; expected a header line naming the columns")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        raise IngestError(
-            f"{path}: column {duplicated[0]!r} appears twice in the header; expected each column once"
-        )
+    header = next(csv.reader([text.rstrip("\r\n")]), [])
+    problem = header_problem(header)
+    if problem:
+        raise IngestError(f"{path}: {problem}")
     return header
 
 
@@ -212,6 +221,13 @@ def _batches(path: Path, header: list[str], wanted: list[str]) -> Iterator[pa.Re
         yield from reader
     except pa.ArrowInvalid as error:
         message = str(error).splitlines()[0]
+        if not _ends_with_newline(path):
+            lines = _count_lines(path)
+            raise IngestError(
+                f"{path}: cannot parse the CSV: line {lines} (the last) is cut short, with no "
+                "newline after it "
+                f"({message}): the file was probably cut mid-write; copy or export it again"
+            ) from error
         raise IngestError(
             f"{path}: cannot parse the CSV ({message}); expected {len(header)} fields on every line "
             "as in the header (a truncated or malformed file?)"
@@ -281,7 +297,7 @@ def _parsed_expr(column: Column, ref: str) -> str:
 
 def _typed_select(table: TableContract, present: set[str]) -> str:
     """SELECT of the frame GX validates (see `features.validation.frame_columns`)."""
-    parts = [f"r.{SOURCE_LINE}", f"r.{UTF8_VALID}"]
+    parts = [f"r.{SOURCE_LINE}", f"r.{UTF8_VALID}", f"r.{LINE_COMPLETE}"]
     for column in table.columns:
         ref = f"r.{column.sql}" if column.name in present else "NULL::VARCHAR"
         parts.append(f"{_parsed_expr(column, ref)} AS {column.sql}")
@@ -347,7 +363,7 @@ def ingest(
         headers = {table: read_header(path) for table, path in files.items()}
         problems = [
             f"{files[table]}: missing required column {name!r} ({CONTRACT[table].column(name).kind}: "
-            f"{CONTRACT[table].column(name).description})"
+            f"{CONTRACT[table].column(name).description}){separator_hint(headers[table])}"
             for table in LOAD_ORDER
             if table in headers
             for name in missing_required_columns(table, headers[table])
@@ -477,7 +493,8 @@ def _stage_raw(
     name = table.name
     columns = ", ".join(f"{column.sql} VARCHAR" for column in table.columns)
     con.execute(
-        f"CREATE TEMP TABLE _raw_{name} ({SOURCE_LINE} BIGINT, {UTF8_VALID} BOOLEAN, {columns})"
+        f"CREATE TEMP TABLE _raw_{name} ({SOURCE_LINE} BIGINT, {UTF8_VALID} BOOLEAN, "
+        f"{LINE_COMPLETE} BOOLEAN DEFAULT true, {columns})"
     )
     select = ", ".join(
         f"CAST(b.{column.sql} AS VARCHAR)" if column.name in present else "NULL"
@@ -491,13 +508,35 @@ def _stage_raw(
             continue
         con.register("_staged_batch", _raw_batch(batch, next_line))
         con.execute(
-            f"INSERT INTO _raw_{name} SELECT b.{SOURCE_LINE}, b.{UTF8_VALID}, {select} "
+            f"INSERT INTO _raw_{name} SELECT b.{SOURCE_LINE}, b.{UTF8_VALID}, true, {select} "
             "FROM _staged_batch b"
         )
         con.unregister("_staged_batch")
         next_line += batch.num_rows
         if bar:
             bar.advance(task, batch.num_rows)
+    if path.suffix == ".csv" and not _ends_with_newline(path):
+        con.execute(
+            f"UPDATE _raw_{name} SET {LINE_COMPLETE} = false "
+            f"WHERE {SOURCE_LINE} = (SELECT max({SOURCE_LINE}) FROM _raw_{name})"
+        )
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file (the last counted even without a newline), reading 1 MiB at a time."""
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """Whether the file's last byte ends a line (a file cut mid-write does not)."""
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) in (b"\n", b"\r")
 
 
 def _check_column_types(

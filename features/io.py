@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION
 
 CATALOGUE_VERSION_KEY = b"churnguard.feature_catalogue_version"
@@ -30,7 +31,7 @@ def write_snapshot(snapshot: pd.DataFrame, path: Path) -> Path:
         raise ValueError(f"cannot write a snapshot to {path}: expected a name ending in {SUFFIXES}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".csv":
-        snapshot.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        write_csv(snapshot, path, date_format="%Y-%m-%dT%H:%M:%S")
         return path
     table = pa.Table.from_pandas(snapshot, preserve_index=False)
     metadata = {

@@ -2,19 +2,22 @@
 
 A snapshot is a Parquet file `features_<as_of>.parquet` (customer_id + feature columns) in
 `CHURNGUARD_HOME/snapshots/`, and `latest.json` points at the newest one. The pointer is replaced
-atomically (write then rename), so a reader never sees a half-written snapshot.
+atomically (a temporary file unique to the writer, then a rename), so a reader never sees a
+half-written snapshot, and only forwards: a backfill publishes its own day's file but never points
+production back at an older day.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from common.files import run_lock, write_atomically, write_text_atomically
 
 LATEST_POINTER = "latest.json"
 
@@ -36,13 +39,13 @@ class PublishedSnapshot:
         return None if row is None else self.matrix[row]
 
 
+PUBLISH_WAIT_SECONDS = 60.0
+
+
 def write_parquet_atomically(frame: pd.DataFrame, path: Path) -> Path:
-    """Write next to `path`, then rename into place: a reader sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    frame.to_parquet(partial, index=False)
-    os.replace(partial, path)
-    return path
+    """Write next to `path` under a name unique to this writer, then rename into place: a reader
+    sees the old file or the new one, and two writers never share a half-written file."""
+    return write_atomically(path, lambda temporary: frame.to_parquet(temporary, index=False))
 
 
 def publish_snapshot(
@@ -52,7 +55,8 @@ def publish_snapshot(
     feature_names: tuple[str, ...],
     catalogue_version: str,
 ) -> Path:
-    """Write the snapshot and move the `latest.json` pointer to it; return the Parquet path."""
+    """Write the snapshot and move the `latest.json` pointer to it unless the pointer already names
+    a later day (a backfill); return the Parquet path."""
     missing = [name for name in ("customer_id", *feature_names) if name not in snapshot.columns]
     if missing:
         raise ValueError(f"snapshot to publish lacks columns {missing}")
@@ -68,9 +72,10 @@ def publish_snapshot(
         "published_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "customers": len(snapshot),
     }
-    pointer_partial = snapshots_dir / (LATEST_POINTER + ".partial")
-    pointer_partial.write_text(json.dumps(pointer, indent=2))
-    os.replace(pointer_partial, snapshots_dir / LATEST_POINTER)
+    with run_lock(snapshots_dir / ".publish.lock", "publication", PUBLISH_WAIT_SECONDS):
+        if (published_day(snapshots_dir) or as_of) > as_of:
+            return path
+        write_text_atomically(snapshots_dir / LATEST_POINTER, json.dumps(pointer, indent=2))
     return path
 
 
@@ -80,6 +85,15 @@ def latest_pointer(snapshots_dir: Path) -> dict | None:
     if not pointer_path.exists():
         return None
     return json.loads(pointer_path.read_text())
+
+
+def published_day(snapshots_dir: Path) -> date | None:
+    """The day production serves (the pointer's as_of); None when none, or unreadable."""
+    try:
+        pointer = latest_pointer(snapshots_dir)
+        return None if pointer is None else date.fromisoformat(pointer["as_of"])
+    except (ValueError, OSError, KeyError, TypeError):  # an unreadable pointer is replaced
+        return None
 
 
 def load_published_snapshot(snapshots_dir: Path) -> PublishedSnapshot | None:

@@ -172,9 +172,12 @@ def build_snapshot(
     return _run(con, [as_cutoff(as_of)], lookback_days, None)
 
 
+LAST_ORDER_DAY_SQL = "SELECT date_trunc('day', max(ordered_at)) FROM orders"
+
+
 def last_order_day(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Midnight of the day of the latest order in the warehouse (the data may end mid-day)."""
-    latest = con.execute("SELECT date_trunc('day', max(ordered_at)) FROM orders").fetchall()[0][0]
+    latest = con.execute(LAST_ORDER_DAY_SQL).fetchall()[0][0]
     return None if latest is None else pd.Timestamp(latest).to_pydatetime()
 
 
@@ -182,7 +185,13 @@ def check_label_window(
     con: duckdb.DuckDBPyConnection, cutoffs: Iterable[datetime], horizon_days: int
 ) -> None:
     """Raise when a cutoff's label window [cutoff, cutoff + horizon) reaches past the data's last day."""
-    last_day = last_order_day(con)
+    check_label_window_against(last_order_day(con), cutoffs, horizon_days)
+
+
+def check_label_window_against(
+    last_day: datetime | None, cutoffs: Iterable[datetime], horizon_days: int
+) -> None:
+    """The label-window rule itself, for any engine: `last_day` is the day of the latest order."""
     if last_day is None:
         raise ValueError("cannot label churn: the warehouse has no orders")
     too_late = [c for c in cutoffs if c + timedelta(days=horizon_days) > last_day]
@@ -246,6 +255,7 @@ __all__ = [
     "build_snapshot",
     "build_training_set",
     "check_label_window",
+    "check_label_window_against",
     "features_sql",
     "iter_training_set",
     "last_order_day",

@@ -8,6 +8,8 @@ so GX still judges them row by row:
 
 - `_key_occurrence`: 1 for the first copy of a key in file order, 2 for the next copy, ...
 - `_utf8_valid`: false when any field of the row was not valid UTF-8.
+- `_line_complete`: false for the last line of a CSV that does not end in a newline (a file cut
+  mid-write: its last value may be cut short, `76.76` read as `76.`).
 - `_order_ordered_at` (deliveries): the day (midnight) of `ordered_at` of the delivery's order in the
   warehouse, where the orders of this run are already loaded; NULL when the order does not exist.
   A day, not an instant, because shops often export promised and delivered dates without a time.
@@ -34,6 +36,11 @@ from features.contract import CONTRACT, Column, TableContract
 SOURCE_LINE = "_source_line"
 KEY_OCCURRENCE = "_key_occurrence"
 UTF8_VALID = "_utf8_valid"
+LINE_COMPLETE = "_line_complete"
+# A header wider than this is refused before anything else is read: the contract's tables have a
+# few dozen columns, and every per-column step (parsing options, checks) grows with the width.
+MAX_HEADER_COLUMNS = 1_000
+MAX_HEADER_BYTES = 1 << 20
 ORDER_ORDERED_AT = "_order_ordered_at"
 
 PARSED_KINDS = frozenset({"timestamp", "number", "integer", "boolean"})
@@ -173,6 +180,14 @@ def _table_rules(table: TableContract) -> list[Rule]:
 
     rules = [
         Rule(
+            f"{table.name}.truncated",
+            table.name,
+            None,
+            "a complete last line, ending in a newline (the file may have been cut mid-write)",
+            "ExpectColumnValuesToBeInSet",
+            {"column": LINE_COMPLETE, "value_set": [True]},
+        ),
+        Rule(
             f"{table.name}.utf8",
             table.name,
             None,
@@ -257,7 +272,7 @@ def build_suite(table_name: str) -> Any:
 def frame_columns(table_name: str) -> tuple[str, ...]:
     """Columns of the frame GX validates: line, parsed values, given values, context."""
     table = CONTRACT[table_name]
-    columns = [SOURCE_LINE, UTF8_VALID, KEY_OCCURRENCE]
+    columns = [SOURCE_LINE, UTF8_VALID, LINE_COMPLETE, KEY_OCCURRENCE]
     for column in table.columns:
         columns.append(column.name)
         if is_parsed(column):
@@ -273,6 +288,37 @@ def frame_columns(table_name: str) -> tuple[str, ...]:
 def missing_required_columns(table_name: str, header: Iterable[str]) -> list[str]:
     present = set(header)
     return [name for name in CONTRACT[table_name].required_columns if name not in present]
+
+
+def header_problem(header: Sequence[str]) -> str | None:
+    """What makes a header unusable (too wide, blank, a name twice), or None; linear in its width."""
+    if len(header) > MAX_HEADER_COLUMNS:
+        return (
+            f"the header has {len(header):,} columns; expected at most {MAX_HEADER_COLUMNS:,} "
+            "(the contract's columns and a few extra)"
+        )
+    if not any(name.strip() for name in header):
+        return "line 1 is blank; expected a header line naming the columns"
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            return f"column {name!r} appears twice in the header; expected each column once"
+        seen.add(name)
+    return None
+
+
+def separator_hint(header: Sequence[str]) -> str:
+    """A hint when a header read with commas looks separated by something else (; tab |)."""
+    if len(header) > 2:
+        return ""
+    text = ",".join(header)
+    for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        if text.count(separator) >= 2:
+            return (
+                f" (the header looks separated by {name}; the contract expects comma-separated "
+                "CSV: re-export with ',' as the separator)"
+            )
+    return ""
 
 
 @dataclass(frozen=True)

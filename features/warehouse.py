@@ -10,9 +10,11 @@ a newer or unknown version, is refused, never read as if it were this one.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from common.names import CONTRACT_VERSION, INGEST_RUNS_TABLE, ORDERS, QUARANTINE_TABLE
 from features.contract import CONTRACT
@@ -184,3 +186,35 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+# --- reads the daily job makes ----------------------------------------------------------------
+
+OUTREACH_CUSTOMER_COLUMNS = (
+    "customer_id",
+    "preferred_channel",
+    "consent_email",
+    "consent_phone",
+    "consent_sms",
+)
+
+
+def last_event_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The last day anything happened in the warehouse (an order, a delivery or feedback)."""
+    latest = con.execute(
+        """
+        SELECT max(moment) FROM (
+            SELECT max(ordered_at) AS moment FROM orders
+            UNION ALL SELECT max(delivered_at) FROM deliveries
+            UNION ALL SELECT max(created_at) FROM feedback
+        )
+        """
+    ).fetchall()[0][0]
+    return None if latest is None else latest.date()
+
+
+def outreach_customers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """Channels and consents of every customer (OUTREACH_CUSTOMER_COLUMNS); None when the shop
+    gave no customers table."""
+    customers = con.execute(f"SELECT {', '.join(OUTREACH_CUSTOMER_COLUMNS)} FROM customers").df()
+    return None if customers.empty else customers

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
+from common.spreadsheet import csv_text, write_csv
 from outreach.records import QueueItem
 from outreach.store import OutreachStore
 
@@ -24,6 +24,7 @@ ITEM_EXPORT_COLUMNS = (
     "reason_code",
     "reason",
     "churn_probability",
+    "expected_saving",
     "expected_value",
     "value_at_risk",
     "state",
@@ -51,6 +52,7 @@ CONTROL_EXPORT_COLUMNS = (
     "team",
     "playbook",
     "churn_probability",
+    "expected_saving",
 )
 
 
@@ -62,7 +64,7 @@ def export_items(store: OutreachStore, queue_date: date, out: Path) -> int:
     """Write every item of `queue_date` (any state) to a CSV file; returns how many rows."""
     frame = _item_frame(store.items(queue_date))
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    write_csv(frame, out)
     return len(frame)
 
 
@@ -70,7 +72,7 @@ def export_control(store: OutreachStore, queue_date: date, out: Path) -> int:
     """Write the control group of `queue_date` (never to be contacted for this test) to a CSV file."""
     frame = store.control_group(queue_date).loc[:, list(CONTROL_EXPORT_COLUMNS)]
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    write_csv(frame, out)
     return len(frame)
 
 
@@ -80,6 +82,4 @@ def items_csv(items: Sequence[QueueItem]) -> str:
         [item.model_dump(mode="json") for item in items],
         columns=[*ITEM_EXPORT_COLUMNS[:9], "reason_sentence", *ITEM_EXPORT_COLUMNS[10:]],
     )
-    buffer = io.StringIO()
-    _item_frame(frame).to_csv(buffer, index=False)
-    return buffer.getvalue()
+    return csv_text(_item_frame(frame))

@@ -84,6 +84,41 @@ class FollowUpPolicy(BaseModel):
     )
 
 
+class PriorEffect(BaseModel):
+    """What a playbook is assumed to save before the shop's own contacts say otherwise: the share of
+    a customer's churn risk one contact removes (see `SavingPrior`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    due: float = Field(
+        0.0, ge=-1, le=1, description="For a customer due to order now; fades past that."
+    )
+    after_delivery_problem: float = Field(
+        0.0, ge=-1, le=1, description="Added after a fresh late, failed or overdue delivery."
+    )
+    after_complaint: float = Field(
+        0.0, ge=-1, le=1, description="Added after a fresh low rating, angry text or ticket."
+    )
+
+
+class SavingPrior(BaseModel):
+    """How the prior's effects fade; used while the uplift model has not passed its gate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fade_days: float = Field(
+        30.0,
+        gt=0,
+        description="The `due` effect falls by e every this many days past the "
+        "customer's usual next order (a customer gone for months is a lost cause).",
+    )
+    fresh_days: float = Field(
+        30.0,
+        gt=0,
+        description="A bad experience this many days old counts e times less.",
+    )
+
+
 class Action(BaseModel):
     """What to do, who does it and through which channels, in order of preference."""
 
@@ -93,6 +128,9 @@ class Action(BaseModel):
     team: str = Field(min_length=1, description="Key of the team (under `teams:`) that does it.")
     channels: Annotated[list[ChannelName], AfterValidator(_no_repeats)] = Field(
         min_length=1, description="Allowed channels, most preferred first."
+    )
+    prior: PriorEffect = Field(
+        default_factory=PriorEffect, description="What one contact is assumed to save."
     )
 
 
@@ -132,6 +170,7 @@ class Playbooks(BaseModel):
         description="Folder of message templates beside this file (outreach/messages/<messages>/).",
     )
     follow_up: FollowUpPolicy = Field(default_factory=FollowUpPolicy)
+    saving_prior: SavingPrior = Field(default_factory=SavingPrior)
 
     @field_validator("version", mode="before")
     @classmethod

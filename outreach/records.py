@@ -114,6 +114,7 @@ class QueueItem(BaseModel):
     churn_probability: float
     expected_value: float
     value_at_risk: float
+    expected_saving: float | None = None
     priority_rank: int
     state: ItemState
     claimed_by: str | None = None
@@ -162,6 +163,16 @@ class QueueRunReport(BaseModel):
     over_capacity: int
     no_actionable_reason: int = Field(
         0, description="Eligible customers the model gave no reason for (baseline risk)."
+    )
+    silent_since_contact: int = Field(
+        0, description="Customers contacted before who have not ordered since (it did not work)."
+    )
+    no_playbook_saves: int = Field(
+        0, description="Customers no playbook is expected to save (lost, sure or driven away)."
+    )
+    saving_source: str | None = Field(
+        None,
+        description="Where expected savings came from: the uplift model or the prior, and why.",
     )
     expired: int = Field(0, description="Older unclaimed items expired before this build.")
     queued_by_team: dict[str, int] = Field(default_factory=dict)

@@ -6,11 +6,17 @@ order, and each customer left out is counted under the first rule that excluded 
 1. below_min_probability: churn probability under `min_churn_probability`;
 2. no_consented_channel: none of the playbook's channels has consent (see `allowed_channels`);
 3. cooldown: contacted in the last `cooldown_days`, held out as control in that window, or still
-   holding an open (queued or claimed) item from an earlier day (the store says who);
-4. no_actionable_reason: the model names nothing that raised this customer's risk (their risk is the
+   holding an open (queued or claimed) item from an earlier day (the store and the imported
+   contacts history say who);
+4. silent_since_contact: contacted (treated) at least `silent_after_days` ago and no order since:
+   the contact did not bring them back, or drove them away (the history says who);
+5. no_playbook_saves: with expected savings given, no playbook's expected saving exceeds
+   `min_expected_saving` (a lost cause, a sure thing, or a customer a contact would drive away);
+6. no_actionable_reason: the model names nothing that raised this customer's risk (their risk is the
    shop's baseline), so an agent would have nothing true to say;
-5. over_capacity: ranked below the team's daily capacity;
-6. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
+7. over_capacity: ranked below the team's daily capacity (by expected saving when given, else by
+   value at risk);
+8. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
    never queued. The split comes after the capacity cut so that the control group and the queued
    customers are drawn from the same population (the report compares like with like); a team thus
    receives about (1 - control_fraction) of its capacity.
@@ -36,6 +42,8 @@ EXCLUSION_RULES = (
     "below_min_probability",
     "no_consented_channel",
     "cooldown",
+    "silent_since_contact",
+    "no_playbook_saves",
     "no_actionable_reason",
     "over_capacity",
     "control_group",
@@ -59,6 +67,7 @@ ITEM_COLUMNS = (
     "churn_probability",
     "expected_value",
     "value_at_risk",
+    "expected_saving",
     "priority_rank",
     "language",
     "message_subject",
@@ -69,7 +78,14 @@ ITEM_COLUMNS = (
 )
 # Optional columns of the scored frame that drafts state as facts ("your order of 12 May").
 DRAFT_FACT_COLUMNS = ("days_since_last_order", "days_late_last_order")
-CONTROL_COLUMNS = ("customer_id", "team", "playbook", "churn_probability", "value_at_risk")
+CONTROL_COLUMNS = (
+    "customer_id",
+    "team",
+    "playbook",
+    "churn_probability",
+    "value_at_risk",
+    "expected_saving",
+)
 
 
 class OutreachConfig(BaseModel):
@@ -112,6 +128,15 @@ class OutreachConfig(BaseModel):
     default_language: str = Field(
         "en",
         description="Language of customers with none of their own and no texts (CHURNGUARD_LANGUAGE).",
+    )
+    silent_after_days: int = Field(
+        30, ge=1, description="Days after a contact with no order since before it counts as failed."
+    )
+    min_expected_saving: float = Field(
+        1.0,
+        ge=0,
+        description="A customer is queued only if some playbook is expected to save more than "
+        "this (shop currency over the horizon); below it, the rule no_playbook_saves.",
     )
 
 
@@ -232,6 +257,34 @@ def choose_playbooks(
     for index in np.flatnonzero(decided):
         codes_array[index], sentences_array[index] = strongest[index]
     return names_array, codes_array, sentences_array
+
+
+def choose_by_saving(
+    reasons: list[Any],
+    rule_names: np.ndarray,
+    codes: np.ndarray,
+    sentences: np.ndarray,
+    savings: pd.DataFrame,
+    playbooks: Playbooks,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer: the playbook with the largest expected saving and that saving; the reason
+    recorded is the strongest one the chosen playbook answers (else the strongest). A customer a
+    precedence rule picked keeps that rule's team and is expected to save what their best playbook
+    saves."""
+    from outreach.saving import best_playbook
+
+    best_names, best = best_playbook(savings)
+    answers = playbooks.playbook_for_reason()
+    names = best_names.copy()
+    codes, sentences = codes.copy(), sentences.copy()
+    for i, customer_reasons in enumerate(reasons):
+        if rule_names[i] in playbooks.precedence:
+            names[i] = rule_names[i]
+            continue
+        fields = [_reason_fields(r) for r in (customer_reasons or [])]
+        own = next(((c, s) for c, s in fields if answers.get(c) == names[i]), None)
+        codes[i], sentences[i] = own if own is not None else (fields[0] if fields else (None, ""))
+    return names, codes, sentences, best
 
 
 def allowed_channels(
@@ -398,16 +451,28 @@ def select_outreach(
     playbooks: Playbooks,
     config: OutreachConfig,
     cooling_down: Collection[str] = (),
+    savings: pd.DataFrame | None = None,
+    silent_since_contact: Collection[str] = (),
     languages: Mapping[str, str] | None = None,
 ) -> OutreachSelection:
     """Apply the rules (module docstring) to one day's scored customers.
 
     `scored` has SCORED_COLUMNS (reasons: a list of {code, sentence, contribution}, strongest first);
     `customers` the contract's customers table (consents, preferred_channel) or None;
-    `cooling_down` the customer ids the store says are in cooldown on `as_of`; `languages` each
-    customer's language (`features.language.customer_languages`), the config's default for others.
+    `cooling_down` the customer ids the store says are in cooldown on `as_of`;
+    `savings` (rows as in `scored`, one column per reason playbook and the default) the expected
+    saving of each playbook: each customer gets the playbook that saves most and the queue ranks by
+    it. Without it, playbooks follow reasons and the queue ranks by value at risk.
+    `silent_since_contact`: customers a past contact did not bring back
+    (`features.contacts.silent_since_contact`).
+    `languages`: each customer's language (`features.language.customer_languages`), the config's
+    default for others.
     """
     _check_scored(scored)
+    if savings is not None and len(savings) != len(scored):
+        raise ValueError(
+            f"savings: {len(savings)} rows for {len(scored)} scored customers; expected one each"
+        )
     excluded = dict.fromkeys(EXCLUSION_RULES, 0)
     period = period_of(as_of, config.control_period)
     capacities = playbooks.capacities(config.team_capacity)
@@ -417,6 +482,7 @@ def select_outreach(
     excluded["below_min_probability"] = int((~keep).sum())
     extra = [c for c in DRAFT_FACT_COLUMNS if c in scored.columns]
     frame = scored.loc[keep, [*SCORED_COLUMNS, *extra]].reset_index(drop=True)
+    kept_savings = None if savings is None else savings.loc[keep].reset_index(drop=True)
     frame["customer_id"] = frame["customer_id"].astype(str)
     frame["language"] = customer_template_languages(
         frame["customer_id"], languages or {}, config.default_language
@@ -439,6 +505,11 @@ def select_outreach(
         playbooks,
         frame["language"].tolist(),
     )
+    frame["expected_saving"] = np.nan
+    if kept_savings is not None:
+        names, codes, sentences, frame["expected_saving"] = choose_by_saving(
+            reasons, names, codes, sentences, kept_savings, playbooks
+        )
     frame["playbook"], frame["reason_code"], frame["reason_sentence"] = names, codes, sentences
     allowed, preferred = allowed_channels(
         customers, pd.Index(frame["customer_id"]), config.channels_without_consent_info
@@ -453,6 +524,15 @@ def select_outreach(
     excluded["cooldown"] = int(cooling.sum())
     frame = frame.loc[~cooling]
 
+    silent = frame["customer_id"].isin(set(silent_since_contact)).to_numpy()
+    excluded["silent_since_contact"] = int(silent.sum())
+    frame = frame.loc[~silent]
+
+    if kept_savings is not None:
+        saves = frame["expected_saving"].to_numpy() > config.min_expected_saving
+        excluded["no_playbook_saves"] = int((~saves).sum())
+        frame = frame.loc[saves]
+
     no_reason = frame["reason_sentence"].fillna("").astype(str).str.len().to_numpy() == 0
     excluded["no_actionable_reason"] = int(no_reason.sum())
     frame = frame.loc[~no_reason]
@@ -460,8 +540,9 @@ def select_outreach(
     action_of = {name: playbooks.action(name) for name in playbooks.action_names()}
     frame["team"] = frame["playbook"].map({n: a.team for n, a in action_of.items()})
     frame["action"] = frame["playbook"].map({n: a.action for n, a in action_of.items()})
+    priority = "value_at_risk" if kept_savings is None else "expected_saving"
     frame = frame.sort_values(
-        ["value_at_risk", "churn_probability", "customer_id"],
+        [priority, "churn_probability", "customer_id"],
         ascending=[False, False, True],
         kind="mergesort",
     )

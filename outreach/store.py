@@ -483,6 +483,55 @@ class OutreachStore:
             query = query.where(history.c.customer_id == customer_id)
         return self._frame(query, [c.name for c in history.c])
 
+    def contact_history(self) -> pd.DataFrame:
+        """The shop's own outreach in the contract's contacts columns: every contact an agent
+        recorded (treated) and every control member (control, on its queue date), so the uplift
+        model and the cooldown read worked queues like imported campaigns."""
+        treated = self._frame(
+            select(
+                history.c.id,
+                history.c.customer_id,
+                history.c.contacted_at,
+                queue_items.c.playbook,
+                history.c.channel,
+                queue_items.c.state,
+            )
+            .select_from(history.outerjoin(queue_items, history.c.item_id == queue_items.c.id))
+            .order_by(history.c.id),
+            ["id", "customer_id", "contacted_at", "playbook", "channel", "outcome"],
+        )
+        treated["contact_id"] = "queue-contact-" + treated["id"].astype(str)
+        treated["group"] = "treated"
+        control = self._frame(
+            select(
+                control_members.c.id,
+                control_members.c.customer_id,
+                control_members.c.queue_date,
+                control_members.c.playbook,
+            ).order_by(control_members.c.id),
+            ["id", "customer_id", "contacted_at", "playbook"],
+        )
+        control["contact_id"] = "queue-control-" + control["id"].astype(str)
+        control["group"] = "control"
+        control["contacted_at"] = pd.to_datetime(control["contacted_at"])
+        control["channel"] = None
+        control["outcome"] = None
+        columns = [
+            "contact_id",
+            "customer_id",
+            "contacted_at",
+            "group",
+            "playbook",
+            "channel",
+            "outcome",
+        ]
+        frames = [f[columns] for f in (treated, control) if not f.empty]
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        merged = pd.concat(frames, ignore_index=True)
+        merged["contacted_at"] = pd.to_datetime(merged["contacted_at"])
+        return merged
+
     def assignments(self, start: date, end: date) -> pd.DataFrame:
         """Every first-contact item and control member dated in [start, end]: customer_id,
         queue_date, group ('queued' or 'control'), team, playbook, state (None for control).

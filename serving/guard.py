@@ -17,6 +17,7 @@ from typing import Any
 from serving.keys import ApiKey, KeyRing, KeyStoreUnavailable
 from serving.metrics import OUTCOME_OF_STATUS, SCORE_REQUESTS
 from serving.problems import uniform_errors
+from serving.route_labels import restore_path
 
 logger = logging.getLogger("churnguard.serving")
 
@@ -95,6 +96,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = restore_path(scope)  # metrics saw the route template; routing needs the path
         path = scope["path"]
         if path == OPENAPI_PATH and self.openapi is not None:
             if self._document is None:

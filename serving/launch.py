@@ -37,5 +37,11 @@ def serve(port: int, host: str = DEFAULT_HOST) -> NoReturn:
     """Become the service process (never returns): signals go straight to BentoML."""
     sys.stdout.flush()
     sys.stderr.flush()
+    from common.settings import get_settings
+
     command = serve_command(port, host)
-    os.execve(command[0], command, {**os.environ, "BENTOML_DO_NOT_TRACK": "True"})
+    # bentoml serve runs from the repository root: a relative CHURNGUARD_HOME must not move with it.
+    home = str(get_settings().home_dir)
+    os.execve(
+        command[0], command, {**os.environ, "BENTOML_DO_NOT_TRACK": "True", "CHURNGUARD_HOME": home}
+    )

@@ -21,6 +21,7 @@ from serving.keys import KeyRing
 from serving.metrics import CUSTOMERS_SCORED, RELOADS, refresh_overdue
 from serving.problems import single
 from serving.queue_api import QueueAccess, build_queue_app
+from serving.route_labels import install as install_route_labels
 from serving.schemas import CustomerToScore, ScoreRequest, ScoreResponse
 from serving.scoring import RequestProblem, score_request
 from serving.state import Reloader, ServingState, readiness
@@ -137,6 +138,8 @@ def _openapi() -> dict:
     return complete_openapi(ChurnService.openapi_spec.asdict())
 
 
+# BentoML builds its traffic metrics when the app is assembled; label them by route template.
+install_route_labels()
 ChurnService.add_asgi_middleware(Guard, runtime=_runtime, openapi=_openapi)
 # Queue endpoints (role outreach) and the agents' page, on the same port as /score.
 ChurnService.mount_asgi_app(build_queue_app(_queue, _teams), path="/", name="outreach")

@@ -67,3 +67,25 @@ def orders_only_shop(small_shop: Path, tmp_path_factory: pytest.TempPathFactory)
     out = tmp_path_factory.mktemp("orders_only_shop")
     shutil.copyfile(small_shop / "orders.parquet", out / "orders.parquet")
     return out
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory):
+    """The test run's one Spark session (local[2], 2 shuffle partitions, 1g driver): started on first
+    use, skipped with the reason where Java is absent (a failure in CI, where it is mandatory)."""
+    from common.settings import Settings
+    from features.spark_session import get_spark, java_problem, stop_spark
+
+    problem = java_problem()
+    if problem is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(problem + " (CHURNGUARD_REQUIRE_SERVICES=1 makes it mandatory)")
+        pytest.skip(problem)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    home = tmp_path_factory.mktemp("spark_home")
+    settings = Settings(
+        home=home, spark_master="local[2]", spark_shuffle_partitions=2, spark_driver_memory="1g"
+    )
+    session = get_spark(settings)
+    yield session
+    stop_spark()

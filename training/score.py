@@ -11,6 +11,7 @@ import pandas as pd
 
 from common.names import CHAMPION_ALIAS
 from common.settings import Settings, get_settings
+from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION
 from features.snapshot import build_snapshot
 from features.warehouse import connect
@@ -77,7 +78,7 @@ def write_batch_scores(
     scored["as_of"] = pd.Timestamp(as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
-        scored.to_csv(out, index=False)
+        write_csv(scored, out)
     else:
         scored.to_parquet(out, index=False)
     counts = scored["risk_band"].value_counts()

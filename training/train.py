@@ -25,6 +25,7 @@ import pandas as pd
 
 from common.names import DELIVERIES, FEEDBACK, MODEL_NAME, ORDERS
 from common.settings import Settings, get_settings
+from common.spreadsheet import write_csv
 from features.catalogue import FEATURE_CATALOGUE_VERSION, features_from
 from features.snapshot import build_snapshot, build_training_set, last_order_day
 from features.warehouse import connect
@@ -431,14 +432,14 @@ def _log_artifacts(record: RunRecord) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "warehouse_fingerprint.json").write_text(json.dumps(record.tables, indent=1))
-        report.comparison().to_csv(folder / "comparison.csv")
-        record.backtest.table().to_csv(folder / "backtests.csv", index=False)
+        write_csv(report.comparison(), folder / "comparison.csv", index=True)
+        write_csv(record.backtest.table(), folder / "backtests.csv")
         (folder / "shift_at_scoring_date.json").write_text(json.dumps(record.shift, indent=1))
-        report.model.deciles.to_csv(folder / "deciles_model.csv", index=False)
-        report.bgnbd.deciles.to_csv(folder / "deciles_bgnbd.csv", index=False)
-        report.recency.deciles.to_csv(folder / "deciles_recency.csv", index=False)
+        write_csv(report.model.deciles, folder / "deciles_model.csv")
+        write_csv(report.bgnbd.deciles, folder / "deciles_bgnbd.csv")
+        write_csv(report.recency.deciles, folder / "deciles_recency.csv")
         contributions = evaluate.contribution_summary(scorer, record.X_test)
-        contributions.to_csv(folder / "contribution_summary.csv", index=False)
+        write_csv(contributions, folder / "contribution_summary.csv")
         evaluate.plot_gains_and_lift(report, folder / "gains_lift.png")
         evaluate.plot_calibration(
             record.y_test,

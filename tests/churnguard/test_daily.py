@@ -46,6 +46,43 @@ def test_daily_scores_everyone_publishes_and_accounts_for_every_customer(home: P
     store.close()
     assert len(items) == queues.queued > 0
     assert items["reason_sentence"].str.len().gt(0).all()
+    # no uplift model passed a gate here: the prior drives the queue, and the report says why
+    assert queues.saving_source.startswith("prior from playbooks.yaml: no uplift model")
+    assert "priority: expected saving from the prior" in daily.format_daily_report(report)
+    assert (items["expected_saving"] > OutreachConfig().min_expected_saving).all()
+    ranks = items.sort_values(["team", "priority_rank"])
+    for _, team in ranks.groupby("team"):
+        assert team["expected_saving"].is_monotonic_decreasing
+
+
+def test_a_customer_a_past_campaign_contacted_without_effect_is_not_queued_again(
+    home: Path,
+) -> None:
+    from features.contacts import read_contacts, silent_since_contact
+
+    settings = Settings(home=home)
+    report = daily.run_daily(settings)
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        history = read_contacts(con)
+    finally:
+        con.close()
+    scores = pd.read_parquet(report.scores_path)
+    snapshot = pd.read_parquet(report.snapshot_path)
+    silent = silent_since_contact(
+        history,
+        snapshot["customer_id"],
+        snapshot["days_since_last_order"],
+        report.as_of,
+        OutreachConfig().silent_after_days,
+    )
+    assert silent, "the small shop's campaigns leave some customers who never came back"
+    store = open_store(settings.queue_database_url)
+    queued = set(store.items(report.as_of)["customer_id"])
+    store.close()
+    assert not queued & silent
+    assert report.queues.silent_since_contact > 0
+    assert set(scores["customer_id"]) >= silent
 
 
 def test_rerun_for_the_same_date_duplicates_nothing(home: Path) -> None:
@@ -115,3 +152,17 @@ def test_default_as_of_is_the_day_after_the_data_for_an_old_export(home: Path) -
         assert daily.default_as_of(con, today=last) == last
     finally:
         con.close()
+
+
+def test_a_backfill_writes_its_day_but_never_moves_production_backwards(home: Path) -> None:
+    settings = Settings(home=home)
+    current = daily.run_daily(settings)
+    backfill = daily.run_daily(settings, as_of=current.as_of - timedelta(days=17))
+
+    assert load_published_snapshot(settings.snapshots_dir).as_of == current.as_of
+    assert backfill.snapshot_path.exists() and backfill.scores_path.exists()
+    assert pd.read_parquet(backfill.scores_path)["as_of"].iloc[0].date() == backfill.as_of
+    assert backfill.queues.queued > 0 and not backfill.queues.already_built
+    said = daily.format_daily_report(backfill)
+    assert f"a backfill: the service keeps serving {current.as_of}" in said
+    assert "published for the service" in daily.format_daily_report(current)

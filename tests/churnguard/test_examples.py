@@ -55,6 +55,25 @@ def _environment(root: Path) -> dict[str, str]:
     return env
 
 
+def _cli(line: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    """A `churnguard ...` line as typed, run in this process (a subprocess per line costs seconds
+    of imports each) from `root`, with the environment a newcomer has: no CHURNGUARD_ settings."""
+    from typer.testing import CliRunner
+
+    from churnguard.cli import app
+
+    words = shlex.split(line)
+    assert words[0] in ("churnguard", ".venv/bin/churnguard"), line
+    with monkeypatch.context() as patch:
+        patch.chdir(root)
+        for name in [k for k in os.environ if k.startswith(("CHURNGUARD_", "MLFLOW_"))]:
+            patch.delenv(name)
+        result = CliRunner().invoke(app, words[1:], terminal_width=140)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
 def _run(line: str, root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     # The demo prints `.venv/bin/churnguard`, relative to the repository root; here the root is
     # `root`, whose .venv is the one running the tests.
@@ -82,14 +101,15 @@ def test_the_demo_says_little_and_ends_with_where_to_look(demo: Demo) -> None:
 
 
 @pytest.mark.slow
-def test_every_command_the_demo_suggests_works_as_printed(demo: Demo) -> None:
-    env = _environment(demo.root)
+def test_every_command_the_demo_suggests_works_as_printed(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     suggested = re.findall(r"(\.venv/bin/churnguard [^\n(]*?)\s*(?:\(|$)", demo.output, re.M)
     assert len(suggested) >= 4, demo.output
     for command in suggested:
-        result = _run(command, demo.root, env)
-        assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
-        assert result.stdout.strip(), command
+        code, output = _cli(command, demo.root, monkeypatch)
+        assert code == 0, (command, output[-2000:])
+        assert output.strip(), command
     export = Path(str(demo.steps.export))
     assert export.exists() and export.read_text().count("\n") > 1
 
@@ -102,18 +122,19 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 @pytest.mark.service
-def test_the_readme_examples_run_on_the_demo_data(demo: Demo) -> None:
+def test_the_readme_examples_run_on_the_demo_data(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = _environment(demo.root)
     cli_block, api_block, *_ = readme_examples()
     for line in cli_block.strip().splitlines():
         command = line.split("  #")[0].strip()
-        result = _run(command, demo.root, env)
-        assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
-        assert "Traceback" not in result.stderr, (command, result.stderr[-2000:])
+        code, output = _cli(command, demo.root, monkeypatch)
+        assert code == 0, (command, output[-2000:])
         if command.startswith("churnguard report"):
-            assert "nan" not in result.stdout and "No horizon has passed yet" in result.stdout
+            assert "nan" not in output and "No horizon has passed yet" in output
         if command.startswith("churnguard queue list"):
-            assert "queue of 2025-07-01" in result.stdout
+            assert "queue of 2025-07-01" in output
 
     port = _free_port()
     log = (demo.root / "serve.log").open("w")

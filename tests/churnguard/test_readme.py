@@ -57,3 +57,20 @@ def test_every_project_path_the_docs_name_exists() -> None:
         assert named, f"{doc.name} names no project path"
         missing = sorted(path for path in named if not (README.parent / path).exists())
         assert not missing, f"{doc.name} names paths that do not exist: {missing}"
+
+
+def test_help_lists_commands_in_the_datas_order_without_bool_placeholders() -> None:
+    from typer.testing import CliRunner
+
+    from churnguard.cli import WORKFLOW
+
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"], terminal_width=100)
+    assert top.exit_code == 0
+    listed = re.findall(r"(?m)^│ ([a-z]+) ", top.output.split("Commands")[1])
+    assert [name for name in listed if name in WORKFLOW] == list(WORKFLOW), top.output
+    for command in (["--help"], ["train", "--help"], ["features", "--help"], ["queue", "--help"]):
+        shown = runner.invoke(app, command, terminal_width=100).output
+        assert "<bool>" not in shown, shown
+    train = runner.invoke(app, ["train", "--help"], terminal_width=200).output
+    assert "becomes champion even without --promote" in " ".join(train.split())

@@ -64,6 +64,8 @@ ROWS: dict[str, list[tuple[list[str | bytes], list[str]]]] = {
             ["b9", "c3", "2024-01-09", "-2", "lost", ""],
             ["orders.amount.in_range", "orders.status.allowed"],
         ),
+        # the last line, cut mid-write: no newline after it, 76.76 cut to 76.
+        (["b10", "c3", "2024-01-09", "76.", "placed", ""], ["orders.truncated"]),
     ],
     "customers": [
         (["c1", "2023-06-01", "north", "email", "true", "false", "false", "en"], []),
@@ -102,6 +104,11 @@ ROWS: dict[str, list[tuple[list[str | bytes], list[str]]]] = {
             ["customers.language.pattern"],
         ),
         ([b"x6", b"2023-06-01", b"K\xf6ln", b"email", b"", b"", b"", b""], ["customers.utf8"]),
+        # the last line, cut mid-write in its language: "ja" cut to "j"
+        (
+            ["x8", "2023-06-01", "east", "email", "true", "false", "false", "j"],
+            ["customers.language.pattern", "customers.truncated"],
+        ),
     ],
     "deliveries": [
         (["o1", "2024-01-03", "2024-01-02", "delivered"], []),
@@ -135,6 +142,10 @@ ROWS: dict[str, list[tuple[list[str | bytes], list[str]]]] = {
             [b"o4", b"2024-01-10", b"", b"in_tr\xe4nsit"],
             ["deliveries.order_id.unique", "deliveries.status.allowed", "deliveries.utf8"],
         ),
+        (
+            ["o2", "2024-01-04", "", "in_tr"],
+            ["deliveries.order_id.unique", "deliveries.status.allowed", "deliveries.truncated"],
+        ),
     ],
     "feedback": [
         (["f1", "c1", "o1", "2024-01-05", "review", "5", "Lovely, fast delivery!"], []),
@@ -153,6 +164,7 @@ ROWS: dict[str, list[tuple[list[str | bytes], list[str]]]] = {
         (["y9", "", "", "2024-01-07", "review", "3", ""], ["feedback.customer_id.present"]),
         (["f1", "c1", "o1", "2024-01-05", "review", "5", "again"], ["feedback.feedback_id.unique"]),
         ([b"y10", b"c2", b"", b"2024-01-07", b"chat", b"", b"tr\xe8s mauvais"], ["feedback.utf8"]),
+        (["y11", "c2", "", "2024-01-07", "review", "3", "the parcel was"], ["feedback.truncated"]),
     ],
     "contacts": [
         (["k1", "c1", "2024-01-08", "treated", "win_back_offer", "email", "ordered"], []),
@@ -166,6 +178,8 @@ ROWS: dict[str, list[tuple[list[str | bytes], list[str]]]] = {
         (["z6", "c2", "2024-01-08", "treated", "", "pigeon", ""], ["contacts.channel.allowed"]),
         (["k1", "c1", "2024-01-09", "treated", "", "", ""], ["contacts.contact_id.unique"]),
         ([b"z7", b"c2", b"2024-01-08", b"treated", b"", b"", b"r\xe9pondu"], ["contacts.utf8"]),
+        # the last line, cut mid-write in its outcome
+        (["z8", "c2", "2024-01-08", "treated", "", "email", "ord"], ["contacts.truncated"]),
     ],
 }
 
@@ -184,9 +198,11 @@ def _cell(value: str | bytes) -> bytes:
     return b'"' + raw.replace(b'"', b'""') + b'"' if b"," in raw else raw
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str | bytes]]) -> None:
+def write_csv(
+    path: Path, header: list[str], rows: list[list[str | bytes]], final_newline: bool = True
+) -> None:
     lines = [",".join(header).encode()] + [b",".join(_cell(c) for c in row) for row in rows]
-    path.write_bytes(b"\n".join(lines) + b"\n")
+    path.write_bytes(b"\n".join(lines) + (b"\n" if final_newline else b""))
 
 
 def write_bad_rows_shop(folder: Path, tables: tuple[str, ...] = tuple(ROWS)) -> BadRowsShop:
@@ -196,7 +212,8 @@ def write_bad_rows_shop(folder: Path, tables: tuple[str, ...] = tuple(ROWS)) -> 
     keys = {"orders": 0, "customers": 0, "deliveries": 0, "feedback": 0, "contacts": 0}
     for table in tables:
         rows = ROWS[table]
-        write_csv(folder / f"{table}.csv", HEADERS[table], [cells for cells, _ in rows])
+        cut = f"{table}.truncated" in rows[-1][1]  # the last line was cut: no newline after it
+        write_csv(folder / f"{table}.csv", HEADERS[table], [cells for cells, _ in rows], not cut)
         shop.expected[table] = {i + 2: rules for i, (_, rules) in enumerate(rows) if rules}
         shop.good_keys[table] = sorted(
             str(cells[keys[table]]) for cells, rules in rows if not rules

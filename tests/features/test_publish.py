@@ -30,3 +30,13 @@ def test_published_snapshot_round_trips_and_pointer_moves(tmp_path):
 
 def test_nothing_published_yet_is_none(tmp_path):
     assert load_published_snapshot(tmp_path) is None
+
+
+def test_an_older_day_never_moves_the_pointer_back(tmp_path):
+    names = ("days_since_last_order",)
+    frame = pd.DataFrame({"customer_id": ["a"], "days_since_last_order": [3.0]})
+    publish_snapshot(frame, tmp_path, date(2026, 1, 1), names, "v1")
+    older = publish_snapshot(frame, tmp_path, date(2025, 12, 15), names, "v1")
+    assert older.exists() and older.name == "features_2025-12-15.parquet"
+    assert latest_pointer(tmp_path)["as_of"] == "2026-01-01"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]

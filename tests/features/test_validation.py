@@ -48,6 +48,7 @@ def test_gx_reports_the_source_lines_of_the_rows_breaking_each_rule() -> None:
         {
             "_source_line": [2, 3, 4, 5],
             "_utf8_valid": [True, True, True, False],
+            "_line_complete": [True, True, True, True],
             "_key_occurrence": [1, 1, 2, 1],
             "order_id": ["o1", "o2", "o1", "o3"],
             "customer_id": ["c1", None, "c1", "c2"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -161,3 +162,41 @@ def test_no_queue_yet_says_to_run_daily(churnguard_home: Path) -> None:
     result = runner.invoke(app, ["queue", "list"])
     assert result.exit_code == 2
     assert "no queue built yet; run `churnguard daily` first" in result.output
+
+
+FORMULAS = ('=HYPERLINK("http://evil.example","click")', "@SUM(A1:A9)", "+1+1", "-2+3")
+
+
+def _cells(text: str) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+def test_every_queue_csv_neutralises_formulas(churnguard_home: Path, tmp_path: Path) -> None:
+    scored = make_scored(40)
+    scored.loc[: len(FORMULAS) * 8 - 1, "customer_id"] = [
+        f"{formula}{i}" for i in range(8) for formula in FORMULAS
+    ]
+    store = open_store()
+    build_daily_queues(store, scored, None, DAY, OutreachConfig(control_fraction=0.2))
+    store.close()
+    claimed = runner.invoke(
+        app, ["queue", "claim", "--team", "customer-care", "--n", "40", "--agent", "=1+1"]
+    )
+    assert claimed.exit_code == 0, claimed.output
+    first = pd.read_csv(io.StringIO(claimed.stdout)).loc[0, "id"]
+    outcome = ["queue", "outcome", str(first), "--state", "contacted", "--agent", "=1+1"]
+    noted = runner.invoke(app, [*outcome, "--notes", "@cmd|' /C calc'!A0"])
+    assert noted.exit_code == 0, noted.output
+    items, control = tmp_path / "items.csv", tmp_path / "control.csv"
+    for command, out in (("export", items), ("control", control)):
+        result = runner.invoke(
+            app, ["queue", command, "--date", DAY.isoformat(), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+    texts = {"claim": claimed.stdout, "export": items.read_text(), "control": control.read_text()}
+    for name, text in texts.items():
+        cells = _cells(text)
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], name
+    exported = _cells(texts["export"])
+    assert "'=1+1" in exported and "'@cmd|' /C calc'!A0" in exported
+    assert any(cell.startswith("'=HYPERLINK") for cell in exported)

@@ -190,3 +190,15 @@ def test_openapi_document_describes_the_request(api):
     assert (
         "description" in spec["components"]["schemas"]["CustomerToScore"]["properties"]["features"]
     )
+
+
+def test_metrics_label_routes_not_raw_paths(api):
+    outreach = {"Authorization": f"Bearer {api.outreach_key}"}
+    for team in ("sales", "made-up-team-1", "made-up-team-2"):
+        api.client.get(f"/queue/{team}", headers=outreach)
+    api.client.post("/queue/items/12345/outcome", json={"state": "contacted"}, headers=outreach)
+    assert api.client.get("/queue/sales", headers=outreach).status_code == 404  # routing intact
+    text = api.client.get("/metrics", headers={"Authorization": f"Bearer {api.admin_key}"}).text
+    assert 'endpoint="/queue/{team}"' in text
+    assert 'endpoint="/queue/items/{item_id}/outcome"' in text
+    assert "made-up-team" not in text and "/queue/sales" not in text and "12345" not in text

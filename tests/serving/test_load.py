@@ -5,7 +5,7 @@ The long run is `make bench` (bench/bench_load.py, full scale); its figures are 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ def test_32_users_scoring_and_working_queues_get_no_error(serving_home, serving_
     figures = run_load(
         serving_home,
         serving_world.snapshot_frame,
-        date.today(),
+        serving_world.as_of + timedelta(days=1),  # the date queued_team built
         sorted(load_playbooks().teams),
         seconds=15,
         max_requests=5_000,

@@ -1,0 +1,182 @@
+"""Priority by expected saving: the documented prior, the playbook that saves most, the
+no_playbook_saves rule, and the rules that read the imported contact history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from common.names import ReasonCode
+from features.contacts import contacted_within, silent_since_contact
+from features.value import expected_value
+from outreach.daily import build_daily_queues, open_day
+from outreach.playbooks import Playbooks
+from outreach.rules import OutreachConfig, select_outreach
+from outreach.saving import PRIOR_FEATURES, expected_savings, prior_uplift
+from outreach.store import open_store
+from tests.outreach.conftest import make_scored, reason
+
+DAY = date(2025, 3, 14)
+NO_CONTROL = OutreachConfig(control_fraction=0.0)
+
+
+def _features(**columns: list[float]) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    frame = pd.DataFrame({name: [np.nan] * n for name in PRIOR_FEATURES})
+    for name, values in columns.items():
+        frame[name] = values
+    return frame
+
+
+def test_a_fresh_failed_delivery_outranks_a_customer_gone_for_150_days_at_equal_value(
+    playbooks: Playbooks,
+) -> None:
+    features = _features(
+        days_since_last_order=[9.0, 180.0],
+        days_overdue_vs_usual_gap=[-21.0, 150.0],
+        failed_deliveries_90d=[1.0, 0.0],
+        days_since_last_late_delivery=[np.nan, np.nan],
+    )
+    probability = np.array([0.45, 0.99])  # the lost cause looks far riskier
+    value = np.array([300.0, 300.0])
+    savings = expected_savings(prior_uplift(features, probability, playbooks), value)
+    best = savings.max(axis=1)
+    assert best[0] > 5 * best[1]
+    assert savings.iloc[0].idxmax() == "apology_status_update"
+    assert savings.iloc[1].idxmax() == "win_back_offer"
+
+
+def test_each_customer_gets_the_playbook_that_saves_most_and_the_queue_ranks_by_it(
+    playbooks: Playbooks,
+) -> None:
+    scored = make_scored(3)
+    scored["reasons"] = [[reason(ReasonCode.LATE_DELIVERY)]] * 3
+    savings = pd.DataFrame(
+        {
+            "apology_status_update": [5.0, 40.0, 2.0],
+            "service_recovery_call": [1.0, 1.0, 30.0],
+            "win_back_offer": [20.0, 0.0, 0.0],
+            "default": [0.0, 0.0, 0.0],
+        }
+    )
+    picked = select_outreach(scored, None, DAY, playbooks, NO_CONTROL, savings=savings)
+    by_customer = picked.items.set_index("customer_id")
+    assert by_customer["playbook"].to_dict() == {
+        "c00000": "win_back_offer",
+        "c00001": "apology_status_update",
+        "c00002": "service_recovery_call",
+    }
+    assert by_customer["expected_saving"].to_dict() == {
+        "c00000": 20.0,
+        "c00001": 40.0,
+        "c00002": 30.0,
+    }
+    # the reason an agent reads belongs to the chosen playbook when the customer has one
+    assert by_customer.loc["c00001", "reason_code"] == ReasonCode.LATE_DELIVERY
+
+
+def test_no_playbook_is_chosen_where_none_saves_and_the_report_counts_it(
+    playbooks: Playbooks,
+) -> None:
+    scored = make_scored(4)
+    savings = pd.DataFrame(
+        {
+            name: [12.0, 0.4, -3.0, 0.0]
+            for name in ("apology_status_update", "service_recovery_call", "win_back_offer")
+        }
+        | {"default": [0.0, 0.0, -1.0, 0.0]}
+    )
+    picked = select_outreach(scored, None, DAY, playbooks, NO_CONTROL, savings=savings)
+    assert list(picked.items["customer_id"]) == ["c00000"]
+    assert picked.excluded["no_playbook_saves"] == 3
+
+
+def _history(*rows: tuple[str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "contact_id": f"k{i}",
+                "customer_id": customer,
+                "contacted_at": pd.Timestamp(moment),
+                "group": group,
+                "playbook": "win_back_offer",
+                "channel": None,
+                "outcome": None,
+            }
+            for i, (customer, moment, group) in enumerate(rows)
+        ]
+    )
+
+
+def test_a_customer_contacted_within_the_cooldown_in_the_imported_history_is_not_queued(
+    playbooks: Playbooks, tmp_path
+) -> None:
+    history = _history(
+        ("c00000", "2025-03-01 10:00", "treated"),  # 13 days before: cooling down
+        ("c00001", "2025-03-05 10:00", "control"),  # held out 9 days before: cooling down too
+        ("c00002", "2025-01-20 10:00", "treated"),  # long ago: free again
+    )
+    config = OutreachConfig(control_fraction=0.0, cooldown_days=30)
+    contacted = contacted_within(history, DAY, config.cooldown_days)
+    assert contacted == {"c00000", "c00001"}
+    store = open_store(f"sqlite:///{tmp_path / 'outreach.db'}")
+    try:
+        opened = open_day(store, DAY, config, contacted)
+        report = build_daily_queues(
+            store, make_scored(3), None, DAY, config=config, playbooks=playbooks, opened=opened
+        )
+        queued = set(store.items(DAY)["customer_id"])
+    finally:
+        store.close()
+    assert queued == {"c00002"}
+    assert report.cooldown == 2
+
+
+def test_a_contacted_customer_who_never_ordered_since_is_not_contacted_again() -> None:
+    history = _history(
+        ("c00000", "2025-01-10 10:00", "treated"),  # no order since: silent
+        ("c00001", "2025-01-10 10:00", "treated"),  # ordered after it
+        ("c00002", "2025-03-10 10:00", "treated"),  # too recent to judge
+        ("c00003", "2025-01-10 10:00", "control"),  # never contacted
+    )
+    silent = silent_since_contact(
+        history,
+        pd.Series(["c00000", "c00001", "c00002", "c00003"]),
+        pd.Series([70.0, 20.0, 70.0, 70.0]),
+        DAY,
+        min_days=30,
+    )
+    assert silent == {"c00000"}
+
+
+def test_the_store_gives_back_worked_items_and_control_as_contact_history(
+    playbooks: Playbooks, tmp_path
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'outreach.db'}")
+    try:
+        build_daily_queues(
+            store,
+            make_scored(40),
+            None,
+            DAY,
+            config=OutreachConfig(control_fraction=0.3),
+            playbooks=playbooks,
+        )
+        item = int(store.items(DAY)["id"].iloc[0])
+        store.transition(item, "claimed", agent="ana")
+        store.transition(item, "contacted", agent="ana")
+        history = store.contact_history()
+    finally:
+        store.close()
+    assert set(history["group"]) == {"treated", "control"}
+    assert (history["group"] == "treated").sum() == 1
+    assert history["contact_id"].is_unique
+    assert pd.api.types.is_datetime64_any_dtype(history["contacted_at"])
+    assert history.loc[history["group"] == "treated", "contacted_at"].iloc[0] > datetime(2020, 1, 1)
+
+
+def test_expected_value_is_the_catalogue_rate_times_horizon_times_order_value() -> None:
+    assert expected_value([0.05], [40.0], 90).tolist() == [0.05 * 90 * 40.0]
+    assert expected_value([np.nan], [40.0], 90).tolist() == [0.0]

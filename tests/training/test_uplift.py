@@ -1,0 +1,107 @@
+"""The uplift model: learned from the imported campaigns, judged on the latest ones with
+scikit-uplift's metrics, registered under its own name, and allowed to drive the queues only
+through its own gate."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.names import CHAMPION_ALIAS, UPLIFT_MODEL_NAME
+from common.settings import Settings
+from features.contacts import combine_history, contact_features, read_contacts
+from features.warehouse import connect
+from models.uplift import load_uplift
+from tests.training.conftest import TrainedShop
+from training.uplift import (
+    UpliftConfig,
+    UpliftDataError,
+    UpliftMetrics,
+    decide_uplift,
+    train_uplift,
+)
+
+SMALL = UpliftConfig(min_treated_per_playbook=15, min_control=30, rounds=30)
+
+
+@pytest.fixture()
+def settings(trained_small_shop: TrainedShop, tmp_path: Path) -> Settings:
+    copy = tmp_path / "home"
+    shutil.copytree(trained_small_shop.settings.home, copy)
+    return Settings(home=copy)
+
+
+def test_each_contact_gets_the_features_known_before_its_day_and_its_outcome(
+    settings: Settings,
+) -> None:
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        history = combine_history(read_contacts(con), None)
+        frame = contact_features(con, history, 90)
+    finally:
+        con.close()
+    assert len(history) > 0 and 0 < len(frame) <= len(history)
+    assert set(frame["group"]) == {"treated", "control"}
+    assert frame["contact_id"].is_unique
+    assert set(frame["churned"].unique()) <= {0, 1}
+    # point in time: every order counted happened before the contact's day
+    assert (frame["days_since_last_order"] > 0).all()
+
+
+def test_the_uplift_model_is_registered_under_its_own_name_and_gated(settings: Settings) -> None:
+    result = train_uplift(horizon_days=90, settings=settings, config=SMALL)
+    assert result.rows > 0 and result.playbooks
+    m = result.metrics
+    assert all(math.isfinite(v) for v in (m.qini_model, m.qini_value_at_risk))
+    assert result.gate.passed == (m.uplift_at_k_model > m.uplift_at_k_value_at_risk)
+    client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    versions = client.search_model_versions(f"name = '{UPLIFT_MODEL_NAME}'")
+    assert [str(v.version) for v in versions] == [result.version]
+    has_alias = any(CHAMPION_ALIAS in (v.aliases or []) for v in versions)
+    assert has_alias == result.gate.passed == result.promoted
+
+    client.set_registered_model_alias(UPLIFT_MODEL_NAME, CHAMPION_ALIAS, result.version)
+    model, version = load_uplift(settings.tracking_uri)
+    assert str(version.version) == result.version
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        frame = contact_features(con, combine_history(read_contacts(con), None), 90)
+    finally:
+        con.close()
+    uplift = model.predict_uplift(frame)
+    assert list(uplift.columns) == result.playbooks
+    assert np.isfinite(uplift.to_numpy()).all() and (uplift.abs() <= 1).all().all()
+
+
+def test_the_gate_lets_the_model_drive_only_if_it_beats_value_at_risk() -> None:
+    def metrics(ours: float, theirs: float) -> UpliftMetrics:
+        return UpliftMetrics(100, 50, 50, 0.0, 0.0, ours, theirs, 0.2)
+
+    assert decide_uplift(metrics(0.05, 0.02)).passed
+    refused = decide_uplift(metrics(0.02, 0.02))
+    assert not refused.passed and "does not beat value at risk" in refused.reason
+    assert not decide_uplift(metrics(float("nan"), 0.02)).passed
+
+
+def test_too_little_history_says_what_is_needed(settings: Settings) -> None:
+    with pytest.raises(UpliftDataError, match="control contacts"):
+        train_uplift(horizon_days=90, settings=settings, config=UpliftConfig(min_control=10**6))
+
+
+def test_qini_from_the_library_ranks_a_true_uplift_above_its_reverse() -> None:
+    from sklift.metrics import qini_auc_score
+
+    rng = np.random.default_rng(0)
+    effect = rng.uniform(0, 0.4, 4_000)
+    treated = rng.random(4_000) < 0.5
+    retained = rng.random(4_000) < 0.3 + effect * treated
+    frame = pd.DataFrame({"y": retained.astype(int), "t": treated.astype(int)})
+    assert qini_auc_score(frame["y"], effect, frame["t"]) > qini_auc_score(
+        frame["y"], -effect, frame["t"]
+    )
