@@ -40,6 +40,7 @@ def _build_world(home: Path, customers: int) -> dict:
     """A synthetic shop -> features -> a small LightGBM champion in a tmp registry + a snapshot."""
     import mlflow
 
+    from common.mlflow_service import MlflowService
     from common.names import CHAMPION_ALIAS, MODEL_NAME
     from common.settings import Settings
     from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
@@ -48,7 +49,6 @@ def _build_world(home: Path, customers: int) -> dict:
     from features.snapshot import build_snapshot, build_training_set, last_order_day
     from features.warehouse import connect
     from models.pyfunc import log_scorer
-    from serving.registry import _process_uris
     from shopsim import ShopConfig, generate_shop
     from training.fit import FitConfig, fit_scorer
     from training.split import training_cutoffs
@@ -70,7 +70,9 @@ def _build_world(home: Path, customers: int) -> dict:
         fit, valid, valid, FEATURE_NAMES, FEATURE_CATALOGUE_VERSION, 90, FitConfig()
     )
     uri = f"sqlite:///{home / 'mlflow.db'}"
-    with _process_uris(uri):  # the fluent API logs to the process-wide URI; put it back after
+    with MlflowService(
+        uri
+    ).started():  # the fluent API logs to the process-wide URI; put it back after
         client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment = client.create_experiment(
             "bench", artifact_location=(home / "artifacts").as_uri()

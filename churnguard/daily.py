@@ -201,7 +201,12 @@ def run_daily(
         settings.exports_dir / f"scores_{as_of.isoformat()}.parquet",
     )
     snapshot_path = publish_snapshot(
-        snapshot, settings.snapshots_dir, as_of, FEATURE_NAMES, FEATURE_CATALOGUE_VERSION
+        snapshot,
+        settings.snapshots_dir,
+        as_of,
+        FEATURE_NAMES,
+        FEATURE_CATALOGUE_VERSION,
+        expected_saving=scores["expected_saving"].to_numpy(),
     )
 
     queues = build_daily_queues(

@@ -33,6 +33,7 @@ class PublishedSnapshot:
     matrix: np.ndarray  # float64, one row per customer, columns in feature_names order
     row_of: dict[str, int]
     path: Path
+    expected_saving: np.ndarray | None = None  # the day's decision per row, when published with it
 
     def lookup(self, customer_id: str) -> np.ndarray | None:
         row = self.row_of.get(customer_id)
@@ -54,14 +55,19 @@ def publish_snapshot(
     as_of: date,
     feature_names: tuple[str, ...],
     catalogue_version: str,
+    expected_saving: np.ndarray | None = None,
 ) -> Path:
     """Write the snapshot and move the `latest.json` pointer to it unless the pointer already names
-    a later day (a backfill); return the Parquet path."""
+    a later day (a backfill); return the Parquet path. `expected_saving`: the daily job's best
+    expected saving per row, served beside the score."""
     missing = [name for name in ("customer_id", *feature_names) if name not in snapshot.columns]
     if missing:
         raise ValueError(f"snapshot to publish lacks columns {missing}")
+    published = snapshot[["customer_id", *feature_names]]
+    if expected_saving is not None:
+        published = published.assign(expected_saving=np.asarray(expected_saving, dtype="float64"))
     path = write_parquet_atomically(
-        snapshot[["customer_id", *feature_names]],
+        published,
         snapshots_dir / f"features_{as_of.isoformat()}.parquet",
     )
     pointer = {
@@ -117,4 +123,7 @@ def load_published_snapshot(snapshots_dir: Path) -> PublishedSnapshot | None:
         matrix=np.ascontiguousarray(matrix),
         row_of={customer_id: row for row, customer_id in enumerate(customer_ids)},
         path=path,
+        expected_saving=frame["expected_saving"].to_numpy(dtype=np.float64, na_value=np.nan)
+        if "expected_saving" in frame.columns
+        else None,
     )

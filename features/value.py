@@ -11,6 +11,15 @@ from typing import Any
 import numpy as np
 
 
+def order_rate(orders_365d: Any, days_since_first_order: Any, min_days: int) -> np.ndarray:
+    """Orders per day over the last year, or over the tenure when shorter (floored at `min_days`):
+    the catalogue's `orders_per_day_365d` for frames that carry only its inputs (tested equal).
+    A missing count is 0 orders; a missing tenure is a full year."""
+    orders = np.nan_to_num(np.asarray(orders_365d, dtype="float64"), nan=0.0).clip(min=0)
+    tenure = np.nan_to_num(np.asarray(days_since_first_order, dtype="float64"), nan=365.0)
+    return orders / np.clip(tenure, min_days, 365)
+
+
 def expected_value(orders_per_day_365d: Any, avg_order_value: Any, horizon_days: int) -> np.ndarray:
     """Spend expected over the horizon if the customer stays; a missing rate or order value counts
     as 0 (nothing known to lose)."""

@@ -19,6 +19,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from common.mlflow_service import MlflowService
 from common.names import UPLIFT_CHAMPION_URI, UPLIFT_MODEL_NAME
 from models.pyfunc import _artifact_uri, _requirements, resolve_model_version
 
@@ -132,7 +133,7 @@ def load_uplift(
     tracking_uri: str, model_uri: str = UPLIFT_CHAMPION_URI
 ) -> tuple[UpliftModel, ModelVersion]:
     """The uplift champion (NoChampionError when none passed its gate)."""
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = MlflowService(tracking_uri).client()
     version = resolve_model_version(client, model_uri)
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from features import value
 from features.contract import CONTACT_CHANNELS
 from outreach.followups import due_at
 from outreach.playbooks import DEFAULT_PLAYBOOK, Playbooks
@@ -159,20 +160,11 @@ def expected_value(
     horizon_days: int,
     min_rate_days: int = 30,
 ) -> np.ndarray:
-    """Spend expected over the horizon if the customer stays.
-
-    expected_value = orders_365d / clip(tenure_days, min_rate_days, 365) × horizon_days × avg_order_value
-
-    The order rate is per day over the customer's last year, or over their tenure when they joined
-    less than a year ago (floored at `min_rate_days` so a two-day-old customer's one order is not
-    read as an order every other day). Missing orders or order values count as 0; a missing tenure
-    as a full year.
-    """
-    orders = np.nan_to_num(np.asarray(orders_365d, dtype="float64"), nan=0.0).clip(min=0)
-    order_value = np.nan_to_num(np.asarray(avg_order_value, dtype="float64"), nan=0.0).clip(min=0)
-    tenure = np.nan_to_num(np.asarray(tenure_days, dtype="float64"), nan=365.0)
-    rate_per_day = orders / np.clip(tenure, min_rate_days, 365)
-    return rate_per_day * horizon_days * order_value
+    """Spend expected over the horizon if the customer stays, from a scored frame's columns: the
+    one definition of `features.value` (order rate x horizon x average order value)."""
+    return value.expected_value(
+        value.order_rate(orders_365d, tenure_days, min_rate_days), avg_order_value, horizon_days
+    )
 
 
 def period_of(day: date, kind: Literal["week", "month", "quarter"]) -> str:
@@ -494,7 +486,9 @@ def select_outreach(
         config.horizon_days,
         config.min_rate_days,
     )
-    frame["value_at_risk"] = frame["churn_probability"] * frame["expected_value"]
+    frame["value_at_risk"] = value.value_at_risk(
+        frame["churn_probability"], frame["expected_value"]
+    )
 
     reasons = frame["reasons"].tolist()
     names, codes, sentences = choose_playbooks(

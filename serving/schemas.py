@@ -86,6 +86,12 @@ class ScoredCustomer(BaseModel):
     percentile: float = Field(
         description="Share (0-100) of the reference population with a lower churn risk."
     )
+    expected_saving: float | None = Field(
+        None,
+        description="What the day's best playbook is expected to save (predicted drop in churn "
+        "probability x expected value, shop currency), as the daily job decided from the published "
+        "snapshot; null for inline features or a snapshot published without it.",
+    )
     reasons: list[Reason] | None = Field(
         description="Up to three reasons, strongest first; null when the request said reasons=false."
     )

@@ -122,6 +122,15 @@ def _unscored(position: int, customer_id: str, loaded: Loaded) -> UnscoredCustom
     )
 
 
+def _day_saving(loaded: Loaded, customer_id: str) -> float | None:
+    """The daily job's expected saving for a snapshot customer (None when not published)."""
+    snapshot = loaded.snapshot
+    if snapshot is None or snapshot.expected_saving is None:
+        return None
+    value = float(snapshot.expected_saving[snapshot.row_of[customer_id]])
+    return None if np.isnan(value) else round(value, 2)
+
+
 def score_request(
     customers: Sequence[CustomerToScore],
     loaded: Loaded,
@@ -178,6 +187,7 @@ def score_request(
                 churn_probability=p,
                 risk_band=bands[slot],
                 percentile=percentiles[slot],
+                expected_saving=None if inline else _day_saving(loaded, customer.customer_id),
                 reasons=reasons,
                 model_version=loaded.model_version,
                 features_source="inline" if inline else "snapshot",

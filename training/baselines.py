@@ -244,8 +244,15 @@ def rule_scorer(
         prior = RecencyRule(reference_recency=recency)
     else:
         raise ValueError(f"unknown baseline rule {kind!r}: expected 'bgnbd' or 'recency'")
-    bare = ChurnScorer(None, Calibrator("identity"), tuple(names), feature_schema_version,
-                       horizon_days, np.zeros(1), {}, prior)  # fmt: skip
+    bare = ChurnScorer(
+        booster=None,
+        calibrator=Calibrator("identity"),
+        feature_names=tuple(names),
+        feature_schema_version=feature_schema_version,
+        horizon_days=horizon_days,
+        reference_quantiles=np.zeros(1),
+        prior=prior,
+    )
     # Platt on the rule's log-odds, folded into the rule itself (the calibrator stays the identity):
     # a probability clipped near 0 or 1 would tie customers the rule ranks apart.
     platt = fit_platt(bare.predict_raw(bare.matrix(calibration)), calibration["churned"].to_numpy())

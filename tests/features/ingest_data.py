@@ -178,8 +178,10 @@ ROWS: dict[str, list[tuple[list[str | bytes], list[str]]]] = {
         (["z6", "c2", "2024-01-08", "treated", "", "pigeon", ""], ["contacts.channel.allowed"]),
         (["k1", "c1", "2024-01-09", "treated", "", "", ""], ["contacts.contact_id.unique"]),
         ([b"z7", b"c2", b"2024-01-08", b"treated", b"", b"", b"r\xe9pondu"], ["contacts.utf8"]),
-        # the last line, cut mid-write in its outcome
-        (["z8", "c2", "2024-01-08", "treated", "", "email", "ord"], ["contacts.truncated"]),
+        (
+            ["z8", "c2", "2024-01-08", "treated", "apology_status_update", "email", "ord"],
+            ["contacts.truncated"],
+        ),
     ],
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -165,3 +166,14 @@ def test_a_date_means_its_midnight_and_an_aware_time_is_converted_to_utc():
     by_date = build_snapshot(con, AS_OF.date())
     aware = build_snapshot(con, pd.Timestamp("2025-07-01 02:00", tz="Europe/Berlin"))  # 00:00 UTC
     pd.testing.assert_frame_equal(by_date, aware)
+
+
+def test_value_at_risk_has_one_definition_the_catalogues_order_rate(snapshot) -> None:
+    from features.catalogue import RATE_MIN_DAYS
+    from features.value import expected_value, order_rate
+
+    rate = order_rate(snapshot["orders_365d"], snapshot["days_since_first_order"], RATE_MIN_DAYS)
+    assert rate == pytest.approx(snapshot["orders_per_day_365d"].to_numpy())
+    assert expected_value(rate, snapshot["avg_order_value"], 90) == pytest.approx(
+        np.nan_to_num(snapshot["orders_per_day_365d"].to_numpy() * 90 * snapshot["avg_order_value"])
+    )

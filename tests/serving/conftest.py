@@ -77,9 +77,9 @@ def serving_world(small_shop: Path, tmp_path_factory: pytest.TempPathFactory) ->
     tracking_db = root / "mlflow.db"
     artifacts = root / "mlflow-artifacts"
     uri = f"sqlite:///{tracking_db}"
-    from serving.registry import _process_uris
+    from common.mlflow_service import MlflowService
 
-    with _process_uris(uri):
+    with MlflowService(uri).started():
         client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment = client.create_experiment("serving-tests", artifact_location=artifacts.as_uri())
         for seed, rounds in ((0, 40), (1, 15)):

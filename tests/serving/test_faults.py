@@ -120,15 +120,15 @@ def test_model_that_does_not_fit_the_snapshot_is_refused_and_the_old_one_kept(
 ):
     import mlflow
 
+    from common.mlflow_service import MlflowService
     from models.pyfunc import log_scorer
-    from serving.registry import _process_uris
 
     uri = f"sqlite:///{serving_home / 'mlflow.db'}"
     mismatched = dataclasses.replace(champion, feature_schema_version="catalogue-from-elsewhere")
     customer = serving_world.customer_ids[0]
     with TestClient(asgi_app, raise_server_exceptions=False) as client:
         before = _score(client, fast_reload, customer).json()["results"][0]
-        with _process_uris(uri):
+        with MlflowService(uri).started():
             experiment = mlflow.MlflowClient(tracking_uri=uri).get_experiment_by_name(
                 "serving-tests"
             )

@@ -140,3 +140,31 @@ def test_redacted_ids_are_stable_and_not_the_id():
     assert redact("C0000042") == redact("C0000042") != redact("C0000043")
     assert "C0000042" not in redact("C0000042")
     assert redact("C0000042", salt="s") != redact("C0000042")
+
+
+def test_score_carries_the_days_expected_saving_next_to_the_probability(
+    serving_world, champion, tmp_path
+):
+    from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+    from features.publish import latest_pointer, load_published_snapshot, publish_snapshot
+    from serving.state import assemble, pointer_stamp
+
+    frame = serving_world.snapshot_frame
+    saving = np.arange(len(frame), dtype="float64") * 1.5
+    publish_snapshot(
+        frame, tmp_path, serving_world.as_of, FEATURE_NAMES, FEATURE_CATALOGUE_VERSION, saving
+    )
+    with_saving = assemble(
+        champion, "1", load_published_snapshot(tmp_path), pointer_stamp(latest_pointer(tmp_path))
+    )
+    customer_id = str(frame["customer_id"].iloc[4])
+    features = _snapshot_features(with_saving, customer_id)
+    response, _ = score_request(
+        _customers(
+            {"customer_id": customer_id}, {"customer_id": customer_id, "features": features}
+        ),
+        with_saving,
+    )
+    by_id, inline = response.results
+    assert by_id.expected_saving == 6.0
+    assert inline.expected_saving is None  # the day's decision is known only for the snapshot
