@@ -75,6 +75,7 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     ItemState.EXPIRED: frozenset(),
 }
 OPEN_STATES = (ItemState.QUEUED, ItemState.CLAIMED)
+UNFINISHED_STATES = (*OPEN_STATES, ItemState.CONTACTED)  # no outcome yet: can be overdue
 
 
 class IllegalTransition(OutreachError):
@@ -145,8 +146,8 @@ class QueueItem(BaseModel):
     follows_item_id: int | None = Field(None, description="The item whose outcome scheduled this.")
 
     def is_overdue(self, now: datetime) -> bool:
-        """Still open after its due time."""
-        return self.state in OPEN_STATES and self.due_at is not None and self.due_at < now
+        """Past its due time with no outcome recorded yet (queued, claimed or contacted)."""
+        return self.state in UNFINISHED_STATES and self.due_at is not None and self.due_at < now
 
 
 class QueueRunReport(BaseModel):

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from outreach.playbooks import Playbooks
 from outreach.records import (
     OPEN_STATES,
+    UNFINISHED_STATES,
     ItemNotFound,
     ItemState,
     NoQueueBuilt,
@@ -436,10 +437,12 @@ class OutreachStore:
         far = datetime.max
 
         def order(item: QueueItem) -> tuple:
-            overdue = item.is_overdue(now)
+            # Past due first, earliest due first; a row keeps its place when its outcome is
+            # recorded (finished items of earlier days are not in the list at all).
+            past_due = item.due_at is not None and item.due_at < now
             return (
-                not overdue,
-                item.due_at or far if overdue else far,
+                not past_due,
+                item.due_at if past_due else far,
                 item.queue_date,
                 item.priority_rank,
                 item.id,
@@ -460,7 +463,7 @@ class OutreachStore:
         query = (
             select(queue_items.c.team, func.count())
             .where(
-                queue_items.c.state.in_([s.value for s in OPEN_STATES]),
+                queue_items.c.state.in_([s.value for s in UNFINISHED_STATES]),
                 queue_items.c.due_at < now,
             )
             .group_by(queue_items.c.team)
