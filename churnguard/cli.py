@@ -130,6 +130,9 @@ def generate_command(
     effects: str = typer.Option(
         "recovery", "--effects", help="How contacts work in this shop: recovery, win-back, uniform."
     ),
+    language: str = typer.Option(
+        "en", "--language", help="Language of the customers, reviews and tickets: en or ja."
+    ),
 ) -> None:
     """Write a realistic synthetic shop in the input contract (customers, orders, deliveries,
     feedback, and with --campaigns past randomized campaigns in contacts)."""
@@ -137,14 +140,18 @@ def generate_command(
 
     if effects not in EFFECT_MODELS:
         raise fail(f"--effects {effects!r}: expected one of {sorted(EFFECT_MODELS)}")
-    config = ShopConfig(
-        customers=customers,
-        seed=seed,
-        start=_day(start, "--start"),
-        end=_day(end, "--end"),
-        campaigns=campaigns,
-        effects=EFFECT_MODELS[effects],
-    )
+    try:
+        config = ShopConfig(
+            customers=customers,
+            seed=seed,
+            start=_day(start, "--start"),
+            end=_day(end, "--end"),
+            campaigns=campaigns,
+            effects=EFFECT_MODELS[effects],
+            language=language,
+        )
+    except ValueError as error:
+        raise fail(error) from None
     summary = generate_shop(config, out)
     console.print(summarize_shop(summary))
 
@@ -174,7 +181,7 @@ def ingest_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from features.ingest import IngestError, ingest
-    from features.reports import summary_table, top_rules_table
+    from features.reports import languages_table, summary_table, top_rules_table
 
     def bars() -> Progress:
         return Progress(
@@ -211,6 +218,9 @@ def ingest_command(
         console.print(
             f"Spark warehouse {settings.spark_warehouse_location}: {tables}", soft_wrap=True
         )
+    languages = languages_table(result)
+    if languages is not None:
+        console.print(languages)
     rules = top_rules_table(result)
     if rules is not None:
         console.print(rules)
@@ -573,16 +583,78 @@ def queue_outcome_command(
     ),
     agent: str = typer.Option(..., "--agent", help="Who records it."),
     notes: str | None = typer.Option(None, "--notes", help="Free text kept with the item."),
+    subject: str | None = typer.Option(
+        None, "--subject", help="With contacted: the email subject as sent (edited draft)."
+    ),
+    body: str | None = typer.Option(
+        None, "--body", help="With contacted: the message as sent (edited draft)."
+    ),
 ) -> None:
-    """Record what happened to a claimed item (illegal moves are refused and exit 2)."""
+    """Record what happened to a claimed item (illegal moves are refused and exit 2); no_answer and
+    resolved print the step they scheduled."""
+    from outreach.records import OutreachError
+    from outreach.store import open_store
+
+    store = open_store()
+    try:
+        item = store.transition(
+            item_id, state, agent, notes=notes, message_subject=subject, message_body=body
+        )
+    except OutreachError as error:
+        raise fail(error) from None
+    console.print(f"item {item.id} ({item.customer_id}) is now {item.state.value}")
+    for step in store.scheduled_by(item.id):
+        console.print(
+            f"scheduled {step.step} {step.id}: {step.channel} on {step.queue_date.isoformat()}, "
+            f"due {step.due_at:%Y-%m-%d %H:%M}"
+        )
+
+
+@queue_app.command("work")
+def queue_work_command(
+    team: str = typer.Option(..., "--team", help="Team whose work list to show."),
+    day: str | None = typer.Option(None, "--date", help="Day (YYYY-MM-DD); default today."),
+) -> None:
+    """A team's work list: the day's items and earlier ones still open, overdue first."""
+    from outreach.store import open_store, utcnow
+
+    now = utcnow()
+    queue_date = _day(day, "--date") if day else now.date()
+    items = open_store().work_list(team, queue_date, now=now)
+    table = Table("id", "due", "step", "customer", "channel", "lang", "reason", "state")
+    table.columns[0].no_wrap = True
+    for item in items:
+        due = f"{item.due_at:%Y-%m-%d %H:%M}" if item.due_at else ""
+        table.add_row(
+            str(item.id),
+            f"[red]OVERDUE {due}[/red]" if item.is_overdue(now) else due,
+            item.step if item.attempt == 1 else f"{item.step} #{item.attempt}",
+            item.customer_id,
+            item.channel,
+            item.language or "",
+            item.reason_sentence,
+            item.state.value,
+        )
+    console.print(table)
+    overdue = sum(item.is_overdue(now) for item in items)
+    console.print(f"{len(items)} items, {overdue} overdue")
+
+
+@queue_app.command("draft")
+def queue_draft_command(item_id: int = typer.Argument(..., help="Id of the queue item.")) -> None:
+    """Print an item's draft message (subject and body) in the customer's language."""
     from outreach.records import OutreachError
     from outreach.store import open_store
 
     try:
-        item = open_store().transition(item_id, state, agent, notes=notes)
+        item = open_store().item(item_id)
     except OutreachError as error:
         raise fail(error) from None
-    console.print(f"item {item.id} ({item.customer_id}) is now {item.state.value}")
+    typer.echo(f"language: {item.language or ''}")
+    if item.message_subject:
+        typer.echo(f"subject: {item.message_subject}")
+    typer.echo("")
+    typer.echo(item.message_body or "")
 
 
 @queue_app.command("export")

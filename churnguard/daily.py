@@ -26,6 +26,7 @@ from features.contacts import (
     silent_since_contact,
 )
 from features.engine import connect_warehouse
+from features.language import customer_languages
 from features.publish import publish_snapshot, published_day, write_parquet_atomically
 from features.snapshot import build_snapshot
 from features.value import snapshot_expected_value, value_at_risk
@@ -35,7 +36,7 @@ from models.scorer import ChurnScorer
 from outreach.daily import build_daily_queues, open_day, plan_reasons, reason_budget
 from outreach.playbooks import Playbooks, load_playbooks
 from outreach.records import QueueRunReport
-from outreach.rules import EXCLUSION_RULES, SCORED_COLUMNS, OutreachConfig
+from outreach.rules import DRAFT_FACT_COLUMNS, EXCLUSION_RULES, SCORED_COLUMNS, OutreachConfig
 from outreach.saving import (
     SavingSource,
     best_playbook,
@@ -102,6 +103,8 @@ def score_snapshot(
             "orders_365d": snapshot["orders_365d"].to_numpy(),
             "avg_order_value": snapshot["avg_order_value"].to_numpy(),
             "tenure_days": snapshot["days_since_first_order"].to_numpy(),
+            # facts the drafts state ("your order of 12 May arrived 4 days late")
+            **{name: snapshot[name].to_numpy() for name in DRAFT_FACT_COLUMNS},
         }
     )
     scores["expected_value"] = snapshot_expected_value(snapshot, horizon_days)
@@ -175,7 +178,9 @@ def _run_daily(
     playbooks: Playbooks | None,
     store: OutreachStore | None,
 ) -> DailyReport:
-    config = config or OutreachConfig(horizon_days=settings.horizon_days)
+    config = config or OutreachConfig(
+        horizon_days=settings.horizon_days, default_language=settings.language
+    )
     playbooks = playbooks or load_playbooks()
     con = connect_warehouse(settings)
     probability = None
@@ -184,6 +189,7 @@ def _run_daily(
         far = far_past_the_data(as_of, last_event_day(con), settings.horizon_days)
         customers = outreach_customers(con)
         imported = read_contacts(con)
+        languages = customer_languages(con, settings.language)
         if settings.engine == "spark":  # snapshot and probabilities on Spark, the rest as below
             from churnguard.spark_batch import score_on_spark
             from training.spark_score import resolve_registered_model
@@ -240,9 +246,9 @@ def _run_daily(
     scores["as_of"] = pd.Timestamp(as_of)
 
     scores_path = write_parquet_atomically(
-        scores.drop(columns=["orders_365d", "avg_order_value", "tenure_days"]).assign(
-            best_playbook=best_names
-        ),
+        scores.drop(
+            columns=["orders_365d", "avg_order_value", "tenure_days", *DRAFT_FACT_COLUMNS]
+        ).assign(best_playbook=best_names),
         settings.exports_dir / f"scores_{as_of.isoformat()}.parquet",
     )
     # before the snapshot is published: the service reads the monitor's figures when it reloads
@@ -258,7 +264,7 @@ def _run_daily(
 
     queues = build_daily_queues(
         store,
-        scores.loc[plan.in_queue_run, list(SCORED_COLUMNS)],
+        scores.loc[plan.in_queue_run, [*SCORED_COLUMNS, *DRAFT_FACT_COLUMNS]],
         customers,
         as_of,
         config=config,
@@ -276,6 +282,7 @@ def _run_daily(
             as_of,
             config.silent_after_days,
         ),
+        languages=languages,
     )
     return DailyReport(
         as_of=as_of,

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         ge=30,
         description="A customer is active at T with an order in this many days before T.",
     )
+    language: str = Field(
+        "en",
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="The shop's language (BCP 47, e.g. en, ja): for customers with no language of "
+        "their own and no texts, and for texts too short to tell.",
+    )
     log_level: str = Field("INFO", description="Log level of the CLI and the service.")
     risk_band_medium: float = Field(
         0.5,

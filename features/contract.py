@@ -1,4 +1,5 @@
-"""The input contract (v2: adds `contacts`): which tables a shop hands over, their columns, types and allowed values.
+"""The input contract (v2: adds `contacts`, `customers.language`, `feedback.text_language`): which
+tables a shop hands over, their columns, types and allowed values.
 
 The one definition used by the generator (writes it), ingest (validates and loads it) and the
 warehouse DDL (stores it). Version it with `common.names.CONTRACT_VERSION`.
@@ -35,6 +36,8 @@ class Column:
     allowed: tuple[str, ...] = ()  # for categories
     minimum: float | None = None
     maximum: float | None = None
+    pattern: str | None = None  # a regular expression every non-empty value must match
+    pattern_meaning: str = ""  # what the pattern means, for error messages
 
     @property
     def duckdb_type(self) -> str:
@@ -83,6 +86,7 @@ ORDER_STATUSES = ("placed", "shipped", "delivered", "cancelled", "returned")
 DELIVERY_STATUSES = ("in_transit", "delivered", "failed", "returned")
 FEEDBACK_CHANNELS = ("review", "ticket", "survey", "chat", "social")
 CONTACT_CHANNELS = ("email", "phone", "sms")
+LANGUAGE_TAG_PATTERN = r"^\s*[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*\s*$"
 CONTACT_GROUPS = ("treated", "control")
 
 CONTRACT: dict[str, TableContract] = {
@@ -161,13 +165,26 @@ CONTRACT: dict[str, TableContract] = {
                 minimum=1,
                 maximum=5,
             ),
-            Column("text", "string", "Free text (English).", required=False, nullable=True),
+            Column(
+                "text",
+                "string",
+                "Free text, in any language; English and Japanese are scored.",
+                required=False,
+                nullable=True,
+            ),
         ),
         derived_columns=(
             Column(
+                "text_language",
+                "string",
+                "Language of the text (BCP 47, e.g. en, ja), detected offline at ingest.",
+                nullable=True,
+            ),
+            Column(
                 "text_sentiment",
                 "number",
-                "Sentiment of the text, -1 (angry) to 1 (delighted), scored once at ingest.",
+                "Sentiment of the text, -1 (angry) to 1 (delighted), scored once at ingest; "
+                "empty when no scorer reads its language.",
                 nullable=True,
                 minimum=-1.0,
                 maximum=1.0,
@@ -193,6 +210,16 @@ CONTRACT: dict[str, TableContract] = {
             Column("consent_email", "boolean", "May be emailed.", required=False, nullable=True),
             Column("consent_phone", "boolean", "May be called.", required=False, nullable=True),
             Column("consent_sms", "boolean", "May be texted.", required=False, nullable=True),
+            Column(
+                "language",
+                "string",
+                "Language to write to them in (BCP 47, e.g. ja, en-GB); empty: their texts' "
+                "language, else CHURNGUARD_LANGUAGE.",
+                required=False,
+                nullable=True,
+                pattern=LANGUAGE_TAG_PATTERN,
+                pattern_meaning="a BCP 47 language tag such as ja, en or en-GB",
+            ),
         ),
     ),
     CONTACTS: TableContract(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +45,7 @@ from common.names import (
 from common.settings import Settings, get_settings
 from features import warehouse
 from features.contract import CONTRACT, Column, TableContract
-from features.sentiment import SentimentScorer, VaderScorer
+from features.sentiment import SentimentScorer, default_scorers, score_by_language
 from features.validation import (
     KEY_OCCURRENCE,
     LINE_COMPLETE,
@@ -329,13 +329,14 @@ def _new_run_id() -> str:
 def ingest(
     data_dir: Path | str,
     settings: Settings | None = None,
-    scorer: SentimentScorer | None = None,
+    scorers: Mapping[str, SentimentScorer] | None = None,
     progress: ProgressFactory | None = None,
     data_docs: bool = True,
 ) -> IngestResult:
     """Validate and load every contract table found in `data_dir`; raise IngestError if one is unusable.
 
-    `progress` makes a rich Progress (or any object with its add_task/advance/update API) to show
+    `scorers` maps a language (BCP 47 primary subtag) to its sentiment scorer; a text in a language
+    without one is loaded with no sentiment. `progress` makes a rich Progress (or any object with its add_task/advance/update API) to show
     how far reading and validating have come; None shows nothing. `data_docs=False` skips
     rendering GX Data Docs (the JSON report is always written).
     """
@@ -399,8 +400,9 @@ def _ingest_locked(
                     run_id,
                     validator,
                     bar,
-                    scorer,
+                    scorers,
                     result,
+                    settings.language,
                 )
                 counts.seconds = round(time.perf_counter() - started, 2)
                 result.tables.append(counts)
@@ -449,8 +451,9 @@ def _ingest_table(
     run_id: str,
     validator: ContractValidator,
     bar: Any,
-    scorer: SentimentScorer | None,
+    scorers: Mapping[str, SentimentScorer] | None,
     result: IngestResult,
+    shop_language: str,
 ) -> TableIngest:
     name = table.name
     counts = TableIngest(table=name, source_file=str(path))
@@ -481,7 +484,9 @@ def _ingest_table(
     counts.replaced = by_change.get("replaced", 0)
     counts.unchanged = by_change.get("unchanged", 0)
     if name == FEEDBACK:
-        result.sentiment = _score_sentiment(con, scorer or VaderScorer())
+        result.sentiment = _score_sentiment(
+            con, scorers if scorers is not None else default_scorers(), shop_language
+        )
     _upsert(con, table, path, run_id)
     counts.broken_rules = _broken_rules(con, table, run_id)
     for temp in ("raw", "typed", "violations", "change"):
@@ -667,35 +672,58 @@ def _classify(con: duckdb.DuckDBPyConnection, table: TableContract) -> None:
     )
 
 
-def _score_sentiment(con: duckdb.DuckDBPyConnection, scorer: SentimentScorer) -> dict[str, Any]:
-    """Score each distinct text of the feedback rows about to be written, once."""
+def _score_sentiment(
+    con: duckdb.DuckDBPyConnection, scorers: Mapping[str, SentimentScorer], shop_language: str
+) -> dict[str, Any]:
+    """Detect the language of each distinct text about to be written and score it once with that
+    language's scorer; count texts per language, and those no scorer reads."""
     import time
 
-    rows_with_text = con.execute(
-        f"SELECT count(*) FROM _change_{FEEDBACK} WHERE _change <> 'unchanged' AND text IS NOT NULL"
-    ).fetchall()[0][0]
-    texts = (
-        con.sql(
-            f"SELECT DISTINCT text FROM _change_{FEEDBACK} WHERE _change <> 'unchanged' AND text IS NOT NULL"
-        )
-        .to_arrow_table()
-        .column("text")
-    )
+    from features.language import detect_languages
+
+    texts = con.sql(
+        f"SELECT text, count(*) AS n FROM _change_{FEEDBACK} "
+        "WHERE _change <> 'unchanged' AND text IS NOT NULL GROUP BY text"
+    ).to_arrow_table()
+    values = texts.column("text").to_pylist()
+    rows = texts.column("n").to_numpy()
     started = time.perf_counter()
-    scores = scorer.score(texts.to_pylist()) if len(texts) else np.empty(0)
+    languages = detect_languages(values, shop_language)
+    detected = time.perf_counter()
+    scores = score_by_language(values, languages, scorers)
     seconds = time.perf_counter() - started
-    sentiment = pa.table({"text": texts, "text_sentiment": pa.array(scores, pa.float64())})
+    sentiment = pa.table(
+        {
+            "text": texts.column("text"),
+            "text_language": pa.array(languages, pa.string()),
+            "text_sentiment": pa.array(scores, pa.float64(), from_pandas=True),
+        }
+    )
     con.register("_sentiment_scored", sentiment)
     con.execute("CREATE OR REPLACE TEMP TABLE _sentiment AS SELECT * FROM _sentiment_scored")
     con.unregister("_sentiment_scored")
+    by_language: dict[str, dict[str, Any]] = {}
+    for language, n_rows in zip(languages, rows, strict=True):
+        entry = by_language.setdefault(
+            language,
+            {
+                "rows": 0,
+                "distinct_texts": 0,
+                "scorer": getattr(scorers.get(language), "name", None),
+            },
+        )
+        entry["rows"] += int(n_rows)
+        entry["distinct_texts"] += 1
+    unsupported = {lang: e["rows"] for lang, e in by_language.items() if e["scorer"] is None}
     return {
-        "scorer": getattr(scorer, "name", type(scorer).__name__),
-        "rows_with_text": rows_with_text,
-        "distinct_texts_scored": len(texts),
+        "scorers": {lang: getattr(s, "name", type(s).__name__) for lang, s in scorers.items()},
+        "rows_with_text": int(rows.sum()),
+        "distinct_texts_scored": int(np.isfinite(scores).sum()),
+        "by_language": dict(sorted(by_language.items(), key=lambda kv: -kv[1]["rows"])),
+        "rows_unsupported_language": unsupported,
         "seconds": round(seconds, 3),
-        "microseconds_per_distinct_text": round(seconds / len(texts) * 1e6, 1)
-        if len(texts)
-        else None,
+        "language_detection_seconds": round(detected - started, 3),
+        "microseconds_per_distinct_text": round(seconds / len(values) * 1e6, 1) if values else None,
     }
 
 
@@ -706,8 +734,8 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: TableContract, path: Path, ru
     values = [f"c.{c}" for c in columns]
     source = f"_change_{name} c"
     if any(d.name == "text_sentiment" for d in table.derived_columns):
-        columns.append("text_sentiment")
-        values.append("s.text_sentiment")
+        columns += ["text_language", "text_sentiment"]
+        values += ["s.text_language", "s.text_sentiment"]
         source += " LEFT JOIN _sentiment s ON s.text = c.text"
     con.execute(
         f"DELETE FROM {name} WHERE {key} IN "

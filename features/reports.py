@@ -60,6 +60,24 @@ def summary_table(result: IngestResult) -> Table:
     return table
 
 
+def languages_table(result: IngestResult) -> Table | None:
+    """Feedback texts per language and which scorer read them ("none": no sentiment)."""
+    by_language = result.sentiment.get("by_language") if result.sentiment else None
+    if not by_language:
+        return None
+    table = Table(title="feedback texts by language")
+    for heading in ("language", "rows", "distinct texts", "scorer"):
+        table.add_column(heading, justify="left" if heading in ("language", "scorer") else "right")
+    for language, entry in by_language.items():
+        table.add_row(
+            language,
+            f"{entry['rows']:,}",
+            f"{entry['distinct_texts']:,}",
+            entry["scorer"] or "none (no sentiment)",
+        )
+    return table
+
+
 def top_rules_table(result: IngestResult, limit: int = 5) -> Table | None:
     """The most broken rules of the run, with the first example line of each."""
     broken = sorted(
@@ -177,8 +195,12 @@ def contract_markdown() -> str:
         "unchanged, the most broken rules with example rows (`CHURNGUARD_HOME/reports/"
         "ingest-RUN_ID/report.json`) and great-expectations Data Docs (`.../data_docs/index.html`); "
         "the `ingest_runs` table records each successful run.",
-        "- `feedback.text_sentiment` is VADER's compound score of the text, scored once at ingest "
-        "(each distinct text once); the rating stays a separate column.",
+        "- `feedback.text_language` is the language each text is written in, detected offline at "
+        "ingest (see Languages); `feedback.text_sentiment` is the score of that language's scorer "
+        "(English: VADER's compound score; Japanese: the lexicon scorer), scored once at ingest "
+        "(each distinct text once); the rating stays a separate column. A text in a language no "
+        "scorer reads keeps an empty sentiment and is counted per language under "
+        "`sentiment.rows_unsupported_language` in the report.",
         "",
     ]
     return "\n".join(lines)

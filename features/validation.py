@@ -150,6 +150,17 @@ def _column_rules(table: TableContract, column: Column) -> list[Rule]:
                 {"column": column.name, **{k: v for k, v in bounds.items() if v is not None}},
             )
         )
+    if column.pattern:
+        rules.append(
+            Rule(
+                f"{prefix}.pattern",
+                table.name,
+                column.name,
+                f"{column.pattern_meaning or column.pattern} in {column.name}",
+                "ExpectColumnValuesToMatchRegex",
+                {"column": column.name, "regex": column.pattern},
+            )
+        )
     if column.allowed:
         rules.append(
             Rule(

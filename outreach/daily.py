@@ -9,7 +9,7 @@ day's build, never a rewrite of an old one.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -94,6 +94,7 @@ def build_daily_queues(
     savings: pd.DataFrame | None = None,
     saving_source: str | None = None,
     silent_since_contact: Collection[str] = (),
+    languages: Mapping[str, str] | None = None,
 ) -> QueueRunReport:
     """Build the queues of `as_of`: expire stale unclaimed items, read who is cooling down, apply the
     rules (`outreach.rules.select_outreach`) and store items, control members and the run report.
@@ -107,6 +108,8 @@ def build_daily_queues(
     caller's `open_day` of this date, when it already opened it. `savings`: expected saving per
     playbook (rows as in `scored`; `outreach.rules.select_outreach`), and `saving_source` where
     they came from, for the report.
+    `languages`: each customer's language (`features.language.customer_languages`); others
+    get `config.default_language`.
     """
     config = config or OutreachConfig()
     playbooks = playbooks or load_playbooks()
@@ -125,6 +128,7 @@ def build_daily_queues(
         opened.cooling_down,
         savings,
         silent_since_contact,
+        languages=languages,
     )
     report = QueueRunReport(
         queue_date=as_of,

@@ -37,6 +37,13 @@ ITEM_EXPORT_COLUMNS = (
     "notes",
     "playbook_version",
     "model_version",
+    "language",
+    "message_subject",
+    "message_body",
+    "step",
+    "attempt",
+    "due_at",
+    "follows_item_id",
 )
 CONTROL_EXPORT_COLUMNS = (
     "customer_id",

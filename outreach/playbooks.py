@@ -57,6 +57,31 @@ class Team(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     daily_capacity: int = Field(ge=0, description="Customers the team can contact per day.")
+    service_level_hours: int = Field(
+        24,
+        ge=1,
+        description="An item is due this many hours after its day starts; later is overdue.",
+    )
+
+
+class FollowUpPolicy(BaseModel):
+    """What an outcome schedules next: a retry after no answer, a check after a resolution."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    no_answer_retry_after_days: int = Field(
+        2,
+        ge=1,
+        description="A `no_answer` is retried on the next consented channel this much later.",
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="Contacts of one customer in a row that got no answer, at most."
+    )
+    resolved_check_after_days: int = Field(
+        7,
+        ge=1,
+        description="A `resolved` item gets a follow-up check (did the fix work?) this much later.",
+    )
 
 
 class PriorEffect(BaseModel):
@@ -139,6 +164,12 @@ class Playbooks(BaseModel):
     playbooks: dict[str, ReasonPlaybook] = Field(default_factory=dict)
     precedence: dict[str, PrecedenceRule] = Field(default_factory=dict)
     default: Action
+    messages: str = Field(
+        "v1",
+        pattern=r"^v[0-9]+$",
+        description="Folder of message templates beside this file (outreach/messages/<messages>/).",
+    )
+    follow_up: FollowUpPolicy = Field(default_factory=FollowUpPolicy)
     saving_prior: SavingPrior = Field(default_factory=SavingPrior)
 
     @field_validator("version", mode="before")

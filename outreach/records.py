@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,6 +75,7 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     ItemState.EXPIRED: frozenset(),
 }
 OPEN_STATES = (ItemState.QUEUED, ItemState.CLAIMED)
+UNFINISHED_STATES = (*OPEN_STATES, ItemState.CONTACTED)  # no outcome yet: can be overdue
 
 
 class IllegalTransition(OutreachError):
@@ -125,6 +127,27 @@ class QueueItem(BaseModel):
     notes: str | None = None
     playbook_version: str
     model_version: str | None = None
+    language: str | None = Field(None, description="Language of the draft and the reason (BCP 47).")
+    message_subject: str | None = Field(None, description="Draft email subject (email only).")
+    message_body: str | None = Field(
+        None, description="Draft message or phone script; as sent once the agent records contacted."
+    )
+    channels: list[str] | None = Field(
+        None, description="The playbook's channels this customer consented to, in order."
+    )
+    draft_context: dict[str, Any] | None = Field(
+        None, description="The customer's reasons and facts the draft was made from."
+    )
+    due_at: datetime | None = Field(
+        None, description="When the team's service level says it is due."
+    )
+    step: str = Field("contact", description="contact, retry (after no answer) or follow_up.")
+    attempt: int = Field(1, description="1 for the first contact, 2 for the first retry, ...")
+    follows_item_id: int | None = Field(None, description="The item whose outcome scheduled this.")
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Past its due time with no outcome recorded yet (queued, claimed or contacted)."""
+        return self.state in UNFINISHED_STATES and self.due_at is not None and self.due_at < now
 
 
 class QueueRunReport(BaseModel):

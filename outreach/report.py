@@ -114,6 +114,11 @@ class OutreachReport(BaseModel):
     overall: GroupComparison
     by_team: list[GroupComparison]
     by_playbook: list[GroupComparison]
+    follow_ups: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Retries and follow-up checks in the period, per step and state: kept out of "
+        "the comparison (the control group gets none).",
+    )
 
 
 def summarize_effect(
@@ -202,7 +207,8 @@ def build_report(
         raise ValueError(f"report period: end {end} is before start {start}")
     assignments = first_assignments(store.assignments(start, end))
     outcomes, last_order_date = churn_outcomes(warehouse_path, assignments, horizon_days)
-    return summarize_effect(outcomes, start, end, horizon_days, last_order_date)
+    report = summarize_effect(outcomes, start, end, horizon_days, last_order_date)
+    return report.model_copy(update={"follow_ups": store.follow_up_counts(start, end)})
 
 
 def format_report(report: OutreachReport) -> str:
@@ -248,4 +254,9 @@ def format_report(report: OutreachReport) -> str:
         "by playbook:",
         *(line(c) for c in report.by_playbook),
     ]
+    if report.follow_ups:
+        lines.append("follow-ups (not in the comparison):")
+        for step, states in sorted(report.follow_ups.items()):
+            counted = ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
+            lines.append(f"  {step}: {sum(states.values())} ({counted})")
     return "\n".join(lines)

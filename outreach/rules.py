@@ -25,7 +25,7 @@ order, and each customer left out is counted under the first rule that excluded 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features import value
 from features.contract import CONTACT_CHANNELS
+from outreach.followups import due_at
 from outreach.playbooks import DEFAULT_PLAYBOOK, Playbooks
 
 EXCLUSION_RULES = (
@@ -69,7 +70,15 @@ ITEM_COLUMNS = (
     "value_at_risk",
     "expected_saving",
     "priority_rank",
+    "language",
+    "message_subject",
+    "message_body",
+    "channels",
+    "draft_context",
+    "due_at",
 )
+# Optional columns of the scored frame that drafts state as facts ("your order of 12 May").
+DRAFT_FACT_COLUMNS = ("days_since_last_order", "days_late_last_order")
 CONTROL_COLUMNS = (
     "customer_id",
     "team",
@@ -116,6 +125,10 @@ class OutreachConfig(BaseModel):
     )
     min_rate_days: int = Field(
         30, ge=1, description="Tenure floor when turning orders_365d into an order rate."
+    )
+    default_language: str = Field(
+        "en",
+        description="Language of customers with none of their own and no texts (CHURNGUARD_LANGUAGE).",
     )
     silent_after_days: int = Field(
         30, ge=1, description="Days after a contact with no order since before it counts as failed."
@@ -180,10 +193,16 @@ def in_control_group(
     return (draws / 2.0**64) < fraction
 
 
-def _reason_fields(reason: Any) -> tuple[str | None, str]:
-    if isinstance(reason, Mapping):
-        return reason.get("code"), reason.get("sentence") or ""
-    return getattr(reason, "code", None), getattr(reason, "sentence", "") or ""
+def _reason_fields(reason: Any, language: str = "en") -> tuple[str | None, str]:
+    """A reason's code and its sentence in `language` (English where the reason lacks it)."""
+    if not isinstance(reason, Mapping):
+        reason = {
+            "code": getattr(reason, "code", None),
+            "sentence": getattr(reason, "sentence", ""),
+            "sentences": getattr(reason, "sentences", {}),
+        }
+    sentences = reason.get("sentences") or {}
+    return reason.get("code"), sentences.get(language) or reason.get("sentence") or ""
 
 
 def choose_playbooks(
@@ -192,8 +211,10 @@ def choose_playbooks(
     expected_values: np.ndarray,
     churn_probability: np.ndarray,
     playbooks: Playbooks,
+    languages: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per customer: the playbook name and the reason (code, sentence) that chose it.
+    """Per customer: the playbook name and the reason (code, sentence in the customer's language,
+    `languages`, default English) that chose it.
 
     Precedence rules are checked first (the first that matches wins; the reason recorded is the
     strongest). Otherwise the strongest reason that a playbook answers picks it; a customer whose
@@ -201,9 +222,10 @@ def choose_playbooks(
     """
     by_reason = playbooks.playbook_for_reason()
     names, codes, sentences, strongest = [], [], [], []
-    for customer_reasons in reasons:
+    for position, customer_reasons in enumerate(reasons):
         listed = list(customer_reasons) if customer_reasons is not None else []
-        fields = [_reason_fields(r) for r in listed]
+        language = languages[position] if languages is not None else "en"
+        fields = [_reason_fields(r, language) for r in listed]
         first = fields[0] if fields else (None, "")
         chosen = next(((by_reason[c], c, s) for c, s in fields if c in by_reason), None)
         name, code, sentence = chosen if chosen is not None else (DEFAULT_PLAYBOOK, *first)
@@ -320,6 +342,80 @@ def choose_channels(
     return chosen
 
 
+def customer_template_languages(
+    customer_ids: pd.Series, languages: Mapping[str, str], default: str
+) -> np.ndarray:
+    """Each customer's language as templates know it (en, ja); others and unknowns in `default`."""
+    from outreach.messages import template_language
+
+    fallback = template_language(default)
+    return np.array(
+        [template_language(languages.get(c, fallback)) for c in customer_ids], dtype=object
+    )
+
+
+def consented_channels(
+    playbook_names: np.ndarray, allowed: dict[str, np.ndarray], playbooks: Playbooks
+) -> list[list[str]]:
+    """Per customer, the playbook's channels they consented to, in its order (retries walk it)."""
+    orders = {name: playbooks.action(name).channels for name in pd.unique(playbook_names)}
+    return [
+        [channel for channel in orders[name] if allowed[channel][row]]
+        for row, name in enumerate(playbook_names)
+    ]
+
+
+def item_reasons(reasons: Any, language: str, limit: int = 3) -> list[dict[str, Any]]:
+    """The reasons stored with an item: code, feature, value and the sentence in its language."""
+    stored = []
+    for reason in list(reasons if reasons is not None else [])[:limit]:
+        code, sentence = _reason_fields(reason, language)
+        fields = reason if isinstance(reason, Mapping) else vars(reason)
+        value = fields.get("value")
+        stored.append(
+            {
+                "code": code,
+                "feature": fields.get("feature"),
+                "value": None if value is None or pd.isna(value) else float(value),
+                "sentence": sentence,
+            }
+        )
+    return stored
+
+
+def add_drafts(items: pd.DataFrame, as_of: date, playbooks: Playbooks) -> pd.DataFrame:
+    """Each item's draft in its customer's language, from that customer's own reasons only."""
+    from outreach.messages import draft_facts, render_draft
+
+    items = items.copy()
+    subjects, bodies, stored = [], [], []
+    for row in items.itertuples(index=False):
+        reasons = item_reasons(row.reasons, row.language)
+        facts = draft_facts(
+            reasons,
+            as_of,
+            row.language,
+            getattr(row, "days_since_last_order", None),
+            getattr(row, "days_late_last_order", None),
+        )
+        draft = render_draft(
+            row.playbook,
+            row.channel,
+            row.language,
+            reasons,
+            facts,
+            playbooks.messages,
+            reason_sentence=row.reason_sentence,
+        )
+        subjects.append(draft.subject)
+        bodies.append(draft.body)
+        stored.append({"reasons": reasons, "facts": facts})
+    items["message_subject"] = subjects
+    items["message_body"] = bodies
+    items["draft_context"] = stored
+    return items
+
+
 def _check_scored(scored: pd.DataFrame) -> None:
     missing = [c for c in SCORED_COLUMNS if c not in scored.columns]
     if missing:
@@ -349,6 +445,7 @@ def select_outreach(
     cooling_down: Collection[str] = (),
     savings: pd.DataFrame | None = None,
     silent_since_contact: Collection[str] = (),
+    languages: Mapping[str, str] | None = None,
 ) -> OutreachSelection:
     """Apply the rules (module docstring) to one day's scored customers.
 
@@ -360,6 +457,8 @@ def select_outreach(
     it. Without it, playbooks follow reasons and the queue ranks by value at risk.
     `silent_since_contact`: customers a past contact did not bring back
     (`features.contacts.silent_since_contact`).
+    `languages`: each customer's language (`features.language.customer_languages`), the config's
+    default for others.
     """
     _check_scored(scored)
     if savings is not None and len(savings) != len(scored):
@@ -373,9 +472,13 @@ def select_outreach(
     probability = scored["churn_probability"].to_numpy(dtype="float64")
     keep = probability >= config.min_churn_probability
     excluded["below_min_probability"] = int((~keep).sum())
-    frame = scored.loc[keep, list(SCORED_COLUMNS)].reset_index(drop=True)
+    extra = [c for c in DRAFT_FACT_COLUMNS if c in scored.columns]
+    frame = scored.loc[keep, [*SCORED_COLUMNS, *extra]].reset_index(drop=True)
     kept_savings = None if savings is None else savings.loc[keep].reset_index(drop=True)
     frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["language"] = customer_template_languages(
+        frame["customer_id"], languages or {}, config.default_language
+    )
     frame["expected_value"] = expected_value(
         frame["orders_365d"],
         frame["avg_order_value"],
@@ -394,6 +497,7 @@ def select_outreach(
         frame["expected_value"].to_numpy(),
         frame["churn_probability"].to_numpy(dtype="float64"),
         playbooks,
+        frame["language"].tolist(),
     )
     frame["expected_saving"] = np.nan
     if kept_savings is not None:
@@ -405,6 +509,7 @@ def select_outreach(
         customers, pd.Index(frame["customer_id"]), config.channels_without_consent_info
     )
     frame["channel"] = choose_channels(names, allowed, preferred, playbooks)
+    frame["channels"] = consented_channels(names, allowed, playbooks)
     has_channel = frame["channel"].notna().to_numpy()
     excluded["no_consented_channel"] = int((~has_channel).sum())
     frame = frame.loc[has_channel]
@@ -447,6 +552,10 @@ def select_outreach(
     control = frame.loc[held_out, list(CONTROL_COLUMNS)].reset_index(drop=True)
     items = frame.loc[~held_out].copy()
     items["priority_rank"] = items.groupby("team", sort=False).cumcount() + 1
+    items = add_drafts(items, as_of, playbooks)
+    items["due_at"] = [
+        due_at(as_of, playbooks.teams[team].service_level_hours) for team in items["team"]
+    ]
     items = items.loc[:, list(ITEM_COLUMNS)].reset_index(drop=True)
     return OutreachSelection(
         items=items,

@@ -33,8 +33,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from outreach.playbooks import Playbooks
 from outreach.records import (
     OPEN_STATES,
+    UNFINISHED_STATES,
     ItemNotFound,
     ItemState,
     NoQueueBuilt,
@@ -164,13 +166,14 @@ class OutreachStore:
 
     def cooling_down(self, as_of: date, cooldown_days: int) -> set[str]:
         """Customers not to queue on `as_of`: contacted or held out as control within the last
-        `cooldown_days` days, or holding an open (queued/claimed) item from an earlier day."""
+        `cooldown_days` days, or holding an open (queued/claimed) item of any other day (a scheduled
+        retry or follow-up included: a follow-up is never doubled by a new contact)."""
         since = as_of - timedelta(days=cooldown_days - 1)
         since_at = datetime.combine(since, datetime.min.time())
         queries = [
             select(queue_items.c.customer_id).where(
                 queue_items.c.state.in_([s.value for s in OPEN_STATES]),
-                queue_items.c.queue_date < as_of,
+                queue_items.c.queue_date != as_of,
             )
         ]
         if cooldown_days > 0:
@@ -246,7 +249,9 @@ class OutreachStore:
             raise OutreachError("claim: an agent name is required")
         now = now or utcnow()
         candidates = select(queue_items.c.id).where(
-            queue_items.c.team == team, queue_items.c.state == ItemState.QUEUED.value
+            queue_items.c.team == team,
+            queue_items.c.state == ItemState.QUEUED.value,
+            queue_items.c.queue_date <= max(now.date(), queue_date or now.date()),
         )
         if queue_date is not None:
             candidates = candidates.where(queue_items.c.queue_date == queue_date)
@@ -292,11 +297,23 @@ class OutreachStore:
         agent: str,
         notes: str | None = None,
         now: datetime | None = None,
+        message_subject: str | None = None,
+        message_body: str | None = None,
+        playbooks: Playbooks | None = None,
     ) -> QueueItem:
         """Move an item to `state`, recording who and when; illegal moves raise IllegalTransition.
 
         Only the agent who claimed an item may move it on from `claimed`. Moving to `contacted`
-        also records the outreach in the history that cooldown reads."""
+        also records the outreach in the history that cooldown reads, and keeps the draft as the
+        agent edited it (`message_subject`, `message_body`: what was sent). `no_answer` and
+        `resolved` schedule the next step (`outreach.followups.next_step`, policy from `playbooks`,
+        default the shipped file) in the same transaction."""
+        if (message_subject is not None or message_body is not None) and ItemState(
+            state
+        ) is not ItemState.CONTACTED:
+            raise OutreachError(
+                f"item {item_id}: a draft can be edited only when recording contacted"
+            )
         target = _known_state(state)
         if not agent:
             raise OutreachError(f"item {item_id}: an agent name is required")
@@ -324,6 +341,10 @@ class OutreachStore:
                 values |= {"claimed_by": None, "claimed_at": None}
             elif target is ItemState.CONTACTED:
                 values |= {"contacted_by": agent, "contacted_at": now}
+                if message_subject is not None:
+                    values["message_subject"] = message_subject
+                if message_body is not None:
+                    values["message_body"] = message_body
             else:
                 values |= {"outcome_by": agent, "outcome_at": now}
             if notes:
@@ -346,7 +367,36 @@ class OutreachStore:
                         agent=agent,
                     )
                 )
+            if target in (ItemState.NO_ANSWER, ItemState.RESOLVED):
+                self._schedule_next(connection, dict(row), target, now, playbooks)
         return self.item(item_id)
+
+    def _schedule_next(
+        self,
+        connection: Connection,
+        row: dict[str, Any],
+        outcome: ItemState,
+        now: datetime,
+        playbooks: Playbooks | None,
+    ) -> None:
+        """Insert the step an outcome schedules, unless the customer already holds another open
+        item or an item on that day (a new contact or another step: one conversation at a time)."""
+        from outreach.followups import next_step
+        from outreach.playbooks import load_playbooks
+
+        step = next_step(row, outcome, now, playbooks or load_playbooks())
+        if step is None:
+            return
+        busy = connection.execute(
+            select(queue_items.c.id).where(
+                queue_items.c.customer_id == row["customer_id"],
+                queue_items.c.id != row["id"],
+                (queue_items.c.queue_date == step["queue_date"])
+                | queue_items.c.state.in_([s.value for s in OPEN_STATES]),
+            )
+        ).first()
+        if busy is None:
+            connection.execute(insert(queue_items).values(**step, created_at=now))
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -361,6 +411,60 @@ class OutreachStore:
             query = query.where(queue_items.c.state == _known_state(state).value)
         query = query.order_by(queue_items.c.team, queue_items.c.priority_rank)
         return self._frame(query, [c.name for c in queue_items.c])
+
+    def work_list(
+        self, team: str, queue_date: date, now: datetime | None = None
+    ) -> list[QueueItem]:
+        """What a team has to do on a date: its items of that day plus items of earlier days still
+        open; overdue first (earliest due first), then by day and priority."""
+        now = now or utcnow()
+        query = select(queue_items).where(
+            queue_items.c.team == team,
+            (queue_items.c.queue_date == queue_date)
+            | (
+                (queue_items.c.queue_date < queue_date)
+                & queue_items.c.state.in_([s.value for s in OPEN_STATES])
+            ),
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        items = [QueueItem.model_validate(dict(row)) for row in rows]
+        far = datetime.max
+
+        def order(item: QueueItem) -> tuple:
+            # Past due first, earliest due first; a row keeps its place when its outcome is
+            # recorded (finished items of earlier days are not in the list at all).
+            past_due = item.due_at is not None and item.due_at < now
+            return (
+                not past_due,
+                item.due_at if past_due else far,
+                item.queue_date,
+                item.priority_rank,
+                item.id,
+            )
+
+        return sorted(items, key=order)
+
+    def scheduled_by(self, item_id: int) -> list[QueueItem]:
+        """The steps an item's outcome scheduled (a retry or a follow-up check)."""
+        query = select(queue_items).where(queue_items.c.follows_item_id == item_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(queue_items.c.id)).mappings().all()
+        return [QueueItem.model_validate(dict(row)) for row in rows]
+
+    def overdue_counts(self, now: datetime | None = None) -> dict[str, int]:
+        """Open items past their due time, per team (for /metrics)."""
+        now = now or utcnow()
+        query = (
+            select(queue_items.c.team, func.count())
+            .where(
+                queue_items.c.state.in_([s.value for s in UNFINISHED_STATES]),
+                queue_items.c.due_at < now,
+            )
+            .group_by(queue_items.c.team)
+        )
+        with self.engine.connect() as connection:
+            return {team: int(n) for team, n in connection.execute(query).all()}
 
     def control_group(self, queue_date: date) -> pd.DataFrame:
         """The customers held out as control on a date."""
@@ -427,8 +531,10 @@ class OutreachStore:
         return merged
 
     def assignments(self, start: date, end: date) -> pd.DataFrame:
-        """Every queued item and control member dated in [start, end]: customer_id, queue_date,
-        group ('queued' or 'control'), team, playbook, state (None for control)."""
+        """Every first-contact item and control member dated in [start, end]: customer_id,
+        queue_date, group ('queued' or 'control'), team, playbook, state (None for control).
+        Retries and follow-up checks are not assignments: they would blur the comparison with a
+        control group that gets none (`follow_up_counts` reports them apart)."""
         queued = select(
             queue_items.c.customer_id,
             queue_items.c.queue_date,
@@ -436,7 +542,7 @@ class OutreachStore:
             queue_items.c.team,
             queue_items.c.playbook,
             queue_items.c.state,
-        ).where(queue_items.c.queue_date.between(start, end))
+        ).where(queue_items.c.queue_date.between(start, end), queue_items.c.step == "contact")
         control = select(
             control_members.c.customer_id,
             control_members.c.queue_date,
@@ -449,6 +555,19 @@ class OutreachStore:
         frame = self._frame(queued.union_all(control), columns)
         frame["queue_date"] = pd.to_datetime(frame["queue_date"]).dt.date
         return frame
+
+    def follow_up_counts(self, start: date, end: date) -> dict[str, dict[str, int]]:
+        """Retries and follow-up checks dated in [start, end], per step, by state."""
+        query = (
+            select(queue_items.c.step, queue_items.c.state, func.count())
+            .where(queue_items.c.queue_date.between(start, end), queue_items.c.step != "contact")
+            .group_by(queue_items.c.step, queue_items.c.state)
+        )
+        counts: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as connection:
+            for step, state, n in connection.execute(query).all():
+                counts.setdefault(step, {})[state] = int(n)
+        return counts
 
     def _frame(self, query: Any, columns: list[str]) -> pd.DataFrame:
         with self.engine.connect() as connection:

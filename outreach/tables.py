@@ -54,9 +54,20 @@ queue_items = Table(
     Column("playbook_version", String(64), nullable=False),
     Column("model_version", String(128)),
     Column("created_at", DateTime, nullable=False),
+    # 0004: the draft in the customer's language, and follow-ups as steps with due times
+    Column("language", String(16)),
+    Column("message_subject", Text),
+    Column("message_body", Text),
+    Column("channels", JSON),  # consented channels of the playbook, in order (retries walk them)
+    Column("draft_context", JSON),  # the customer's reasons and facts the draft was made from
+    Column("due_at", DateTime),
+    Column("step", String(16), nullable=False, server_default="contact"),
+    Column("attempt", Integer, nullable=False, server_default="1"),
+    Column("follows_item_id", Integer),
     UniqueConstraint("queue_date", "customer_id", name="uq_outreach_queue_items_date_customer"),
     Index("ix_outreach_queue_items_claim", "team", "state", "queue_date", "priority_rank"),
     Index("ix_outreach_queue_items_customer", "customer_id"),
+    Index("ix_outreach_queue_items_due", "state", "due_at"),
 )
 
 control_members = Table(

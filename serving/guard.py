@@ -49,6 +49,7 @@ class Runtime:
     readiness: Callable[[], dict]
     max_body_bytes: int
     queue: Any = None  # serving.queue_api.QueueAccess: the outreach store, opened on first use
+    before_metrics: Callable[[], None] | None = None  # refreshes gauges read at scrape time
 
 
 def role_for(path: str) -> str | None:
@@ -114,6 +115,11 @@ class Guard:
             report = runtime.readiness()
             await send_json(send, 200 if report["ready"] else 503, report)
             return
+        if path == "/metrics" and runtime.before_metrics is not None:
+            try:
+                runtime.before_metrics()
+            except Exception as error:  # a gauge not refreshed must not hide the others
+                logger.warning("metrics refresh failed: %s", error.__class__.__name__)
         if path != "/score":
             await self._guarded(runtime, scope, receive, send)
             return

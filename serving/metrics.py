@@ -68,3 +68,17 @@ OUTCOME_OF_STATUS = {
     422: "invalid",
     503: "not_ready",
 }
+
+OVERDUE_ITEMS = bentoml.metrics.Gauge(
+    name="churnguard_outreach_overdue_items",
+    documentation="Open outreach items past their team's service level, by team (as of the scrape).",
+    labelnames=["team"],
+    multiprocess_mode="livemostrecent",
+)
+
+
+def refresh_overdue(store, teams: list[str]) -> None:
+    """Set the overdue gauge from the queue store; teams with none are set to 0."""
+    counts = store.overdue_counts()
+    for team in sorted(set(teams) | set(counts)):
+        OVERDUE_ITEMS.labels(team=team).set(counts.get(team, 0))

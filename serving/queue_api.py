@@ -115,6 +115,14 @@ class OutcomeRequest(BaseModel):
     )
     agent: str | None = Field(None, min_length=1, max_length=80)
     notes: str | None = Field(None, max_length=2000)
+    message_subject: str | None = Field(
+        None,
+        max_length=300,
+        description="With contacted: the email subject as sent (edited draft).",
+    )
+    message_body: str | None = Field(
+        None, max_length=10_000, description="With contacted: the message as sent (edited draft)."
+    )
 
 
 class CsvResponse(PlainTextResponse):
@@ -124,6 +132,27 @@ class CsvResponse(PlainTextResponse):
 class QueueItems(BaseModel):
     queue_date: date = Field(description="The queue's date (the latest built one unless asked).")
     items: list[QueueItem]
+
+
+class WorkItem(QueueItem):
+    overdue: bool = Field(description="Still open after its due time (its team's service level).")
+
+
+class WorkList(BaseModel):
+    items: list[WorkItem] = Field(description="Overdue first, then by day and priority.")
+    overdue: int = Field(description="How many of them are overdue.")
+
+
+def work_list(store: OutreachStore, team: str, queue_date: date | None) -> WorkList:
+    """A team's day plus earlier open items, overdue first (`OutreachStore.work_list`)."""
+    from outreach.store import utcnow
+
+    now = utcnow()
+    items = [
+        WorkItem(**item.model_dump(), overdue=item.is_overdue(now))
+        for item in store.work_list(team, queue_date or date.today(), now=now)
+    ]
+    return WorkList(items=items, overdue=sum(item.overdue for item in items))
 
 
 # One HTTP status per kind of refusal; the store raises the kind, never a message to match.
@@ -259,6 +288,13 @@ def build_queue_app(
         day = queue.queue_date_or_latest(queue_date)
         return QueueItems(queue_date=day, items=_items(queue, known_team(team), day, state))
 
+    @app.get("/queue/{team}/work", response_model=WorkList)
+    def team_work(team: str, request: Request, queue_date: DayQuery = None) -> WorkList:
+        """A team's work list for a date (default today): its items and earlier open ones, overdue
+        first; each with its draft in the customer's language."""
+        _require_team(request, team)
+        return work_list(store(), known_team(team), queue_date)
+
     @app.post("/queue/{team}/claim", response_model=QueueItems)
     def claim(team: str, body: ClaimRequest, request: Request) -> QueueItems:
         """Claim the next n queued items of a team, atomically: two agents never get the same one."""
@@ -277,7 +313,14 @@ def build_queue_app(
         item = store().item(item_id)
         _require_team(request, item.team)
         _require_own_claim(request, item, agent)
-        return store().transition(item_id, body.state, agent, body.notes)
+        return store().transition(
+            item_id,
+            body.state,
+            agent,
+            body.notes,
+            message_subject=body.message_subject,
+            message_body=body.message_body,
+        )
 
     @app.get("/queue/{team}/export.csv", response_class=CsvResponse)
     def export(team: str, request: Request, queue_date: DayQuery = None) -> CsvResponse:
@@ -333,7 +376,7 @@ def build_queue_app(
         _require_team(request, team)
         queue = store()
         day = queue.queue_date_or_latest(queue_date)
-        items = _items(queue, known_team(team), day)
+        items = work_list(queue, known_team(team), day).items  # overdue first
         pages_total = max(1, -(-len(items) // PAGE_SIZE))
         page = min(page, pages_total)
         shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]

@@ -18,7 +18,7 @@ from common.settings import get_settings
 from serving.config import get_serving_settings
 from serving.guard import Guard, Runtime
 from serving.keys import KeyRing
-from serving.metrics import CUSTOMERS_SCORED, RELOADS, publish_monitor
+from serving.metrics import CUSTOMERS_SCORED, RELOADS, publish_monitor, refresh_overdue
 from serving.problems import single
 from serving.queue_api import QueueAccess, build_queue_app
 from serving.route_labels import install as install_route_labels
@@ -80,12 +80,14 @@ class ChurnService:
 
         self.state.on_reload = on_reload
         state = self.state
+        queue = QueueAccess(settings.queue_database_url)
         keyring = KeyRing(settings.api_keys_path, self.serving.api_keys)
         _RUNTIME["current"] = Runtime(
             keyring=keyring,
             readiness=lambda: readiness(state, keyring.check()),
             max_body_bytes=self.serving.max_request_bytes,
-            queue=QueueAccess(settings.queue_database_url),
+            queue=queue,
+            before_metrics=lambda: refresh_overdue(queue.store, _teams()),
         )
         self.state.refresh()
         self.reloader = Reloader(self.state, self.serving.reload_interval_seconds)

@@ -150,6 +150,7 @@ class ShopConfig:
     truth_horizon_days: int = 90
     truth_lookback_days: int = 365
     step_days: int = 7
+    language: str = "en"  # the language of its customers and their reviews and tickets: en or ja
     effects: ContactEffects = field(default_factory=ContactEffects)
     campaigns: int = (
         0  # monthly randomized campaigns, on the 1st of the months before campaigns_before
@@ -165,6 +166,12 @@ class ShopConfig:
             raise ValueError(f"ShopConfig.end ({self.end}) must be after start ({self.start})")
         if abs(sum(r.share for r in self.regions) - 1.0) > 1e-9:
             raise ValueError("ShopConfig.regions: shares must sum to 1")
+        from shopsim.texts import LANGUAGES
+
+        if self.language not in LANGUAGES:
+            raise ValueError(
+                f"ShopConfig.language must be one of {', '.join(LANGUAGES)}, got {self.language!r}"
+            )
         if self.truth_horizon_days < 1 or self.step_days < 1:
             raise ValueError("ShopConfig: truth_horizon_days and step_days must be >= 1")
 

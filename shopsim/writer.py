@@ -83,6 +83,20 @@ def _categories(
     )
 
 
+UNSTATED_LANGUAGE_SHARE = 0.2  # customers whose language the shop never recorded
+
+
+def customer_languages(config: ShopConfig) -> pa.Array:
+    """The shop's language for most customers, empty for some (churnguard then reads their texts).
+
+    Its own generator, so the simulation's draws do not move."""
+    rng = np.random.default_rng([config.seed, 2])
+    unstated = rng.random(config.customers) < UNSTATED_LANGUAGE_SHARE
+    return pa.array(
+        np.full(config.customers, config.language, dtype=object), pa.string(), mask=unstated
+    )
+
+
 def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.Table]]:
     """The five contract tables and the truth, one at a time so only one is in memory at once."""
     cust, orders, feedback, truth = sim.customers, sim.orders, sim.feedback, sim.truth
@@ -100,6 +114,7 @@ def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.
                 "consent_email": pa.array(cust.consent_email, type=pa.bool_()),
                 "consent_phone": pa.array(cust.consent_phone, type=pa.bool_()),
                 "consent_sms": pa.array(cust.consent_sms, type=pa.bool_()),
+                "language": customer_languages(config),
             }
         ),
     )
@@ -140,7 +155,9 @@ def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.
                 "created_at": timestamps(config, feedback.created_day),
                 "channel": _categories(FEEDBACK_CHANNELS, feedback.channel),
                 "rating": pa.array(feedback.rating.astype(np.int32), mask=feedback.rating == 0),
-                "text": render_texts(feedback.text_bucket, text_rng, feedback.has_text),
+                "text": render_texts(
+                    feedback.text_bucket, text_rng, feedback.has_text, config.language
+                ),
             }
         ),
     )

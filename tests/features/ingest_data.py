@@ -17,6 +17,7 @@ HEADERS = {
         "consent_email",
         "consent_phone",
         "consent_sms",
+        "language",
     ],
     "deliveries": ["order_id", "promised_at", "delivered_at", "status"],
     "feedback": [
@@ -67,41 +68,46 @@ ROWS: dict[str, list[tuple[list[str | bytes], list[str]]]] = {
         (["b10", "c3", "2024-01-09", "76.", "placed", ""], ["orders.truncated"]),
     ],
     "customers": [
-        (["c1", "2023-06-01", "north", "email", "true", "false", "false"], []),
-        (["c2", "", "", "", "", "", ""], []),
-        (["c3", "2023-06-03T12:00:00+01:00", "south", "sms", "1", "0", "yes"], []),
+        (["c1", "2023-06-01", "north", "email", "true", "false", "false", "en"], []),
+        (["c2", "", "", "", "", "", "", ""], []),
+        (["c3", "2023-06-03T12:00:00+01:00", "south", "sms", "1", "0", "yes", "ja-JP"], []),
         (
-            ["x1", "someday", "north", "email", "true", "false", "false"],
+            ["x1", "someday", "north", "email", "true", "false", "false", ""],
             ["customers.signup_at.parses"],
         ),
         (
-            ["x2", "2023-06-01", "north", "pigeon", "true", "false", "false"],
+            ["x2", "2023-06-01", "north", "pigeon", "true", "false", "false", ""],
             ["customers.preferred_channel.allowed"],
         ),
         (
-            ["x3", "2023-06-01", "north", "email", "maybe", "false", "false"],
+            ["x3", "2023-06-01", "north", "email", "maybe", "false", "false", ""],
             ["customers.consent_email.parses"],
         ),
         (
-            ["x4", "2023-06-01", "north", "email", "true", "often", "false"],
+            ["x4", "2023-06-01", "north", "email", "true", "often", "false", ""],
             ["customers.consent_phone.parses"],
         ),
         (
-            ["x5", "2023-06-01", "north", "email", "true", "false", "never"],
+            ["x5", "2023-06-01", "north", "email", "true", "false", "never", ""],
             ["customers.consent_sms.parses"],
         ),
         (
-            ["", "2023-06-01", "north", "email", "true", "false", "false"],
+            ["", "2023-06-01", "north", "email", "true", "false", "false", ""],
             ["customers.customer_id.present"],
         ),
         (
-            ["c1", "2023-06-01", "east", "email", "true", "false", "false"],
+            ["c1", "2023-06-01", "east", "email", "true", "false", "false", ""],
             ["customers.customer_id.unique"],
         ),
-        ([b"x6", b"2023-06-01", b"K\xf6ln", b"email", b"", b"", b""], ["customers.utf8"]),
         (
-            ["x7", "2023-06-01", "east", "email", "true", "false", "fa"],
-            ["customers.consent_sms.parses", "customers.truncated"],
+            ["x7", "2023-06-01", "north", "email", "true", "false", "false", "日本語"],
+            ["customers.language.pattern"],
+        ),
+        ([b"x6", b"2023-06-01", b"K\xf6ln", b"email", b"", b"", b"", b""], ["customers.utf8"]),
+        # the last line, cut mid-write in its language: "ja" cut to "j"
+        (
+            ["x8", "2023-06-01", "east", "email", "true", "false", "false", "j"],
+            ["customers.language.pattern", "customers.truncated"],
         ),
     ],
     "deliveries": [

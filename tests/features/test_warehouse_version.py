@@ -83,6 +83,8 @@ def _as_v1(path: Path) -> None:
     con = duckdb.connect(str(path))
     con.execute("DROP TABLE contacts")
     con.execute("ALTER TABLE customers DROP COLUMN consent_sms")
+    con.execute("ALTER TABLE customers DROP COLUMN language")
+    con.execute("ALTER TABLE feedback DROP COLUMN text_language")
     con.execute("INSERT INTO orders (order_id, customer_id, amount) VALUES ('o1', 'c1', 10)")
     con.execute(f"UPDATE {META_TABLE} SET value = '1' WHERE key = 'contract_version'")
     con.close()
@@ -98,6 +100,8 @@ def test_a_v1_warehouse_is_migrated_at_open_and_keeps_its_rows(tmp_path: Path, r
         assert con.execute("SELECT count(*) FROM contacts").fetchall()[0][0] == 0
         assert con.execute("SELECT order_id FROM orders").fetchall() == [("o1",)]
         assert con.execute("SELECT consent_sms FROM customers").fetchall() == []
+        assert con.execute("SELECT language FROM customers").fetchall() == []
+        assert con.execute("SELECT text_language FROM feedback").fetchall() == []
     finally:
         con.close()
 

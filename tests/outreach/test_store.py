@@ -39,7 +39,7 @@ def test_upgrade_creates_the_tables_on_an_empty_database_and_reruns_as_a_no_op(
         "outreach_runs",
         "outreach_history",
     } <= tables
-    assert versions == [("0003",)]
+    assert versions == [("0004",)]
 
 
 def test_rebuilding_a_day_writes_nothing_and_reports_already_built(store: OutreachStore) -> None:
@@ -134,7 +134,7 @@ def test_cooldown_follows_contacts_control_and_open_items_and_old_items_expire(
     contacted = store.claim("marketing", 3, "ann", queue_date=DAY)
     for item in contacted:
         store.transition(item.id, "contacted", "ann", now=datetime(2025, 3, 3, 12))
-        store.transition(item.id, "no_answer", "ann")
+        store.transition(item.id, "declined", "ann")  # no_answer would schedule a retry
     contacted_ids = {item.customer_id for item in contacted}
 
     next_day = build_daily_queues(store, scored, None, DAY + timedelta(days=1), config)

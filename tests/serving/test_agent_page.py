@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -168,3 +169,65 @@ def test_the_columns_fit_and_messages_stay(live_url, queued_team, serving_home, 
             assert _no_cell_cut_off(page) == []
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_agent_sees_overdue_first_and_each_customers_draft_in_their_language(
+    live_url, serving_home
+):
+    """In chromium: yesterday's overdue items come first; a Japanese customer's reason and draft are
+    Japanese, an English customer's English; the agent edits the draft, records contacted (the
+    edit is what is kept), then no answer, and the retry is scheduled on the next channel."""
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    from common.settings import get_settings
+    from outreach.store import open_store
+    from serving.keys import create_key
+    from tests.serving.test_queue_drafts import TEAM, TOMORROW, build_bilingual_queue
+
+    build_bilingual_queue()
+    key, _ = create_key(get_settings().api_keys_path, "agent-ann", "outreach")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.goto(f"{live_url}/agent?team={TEAM}&date={TOMORROW.isoformat()}")
+            page.fill("#key", key)
+            page.fill("#agent", "ann")
+            page.click("#load")
+            rows = page.locator("#rows tr[data-item]")
+            expect(rows).to_have_count(4)
+            expect(rows.nth(0)).to_have_class("overdue")
+            expect(rows.nth(0).locator(".due.overdue")).to_have_text("overdue")
+            expect(rows.nth(2)).not_to_have_class("overdue")
+            japanese = page.locator("#rows tr", has_text="new-ja")
+            english = page.locator("#rows tr", has_text="new-en")
+            expect(japanese).to_contain_text("最新のご注文はお約束の日より4日遅れました")
+            expect(english).to_contain_text("latest order 4 days behind its promised delivery day")
+            japanese.locator("summary").click()
+            expect(japanese.locator("textarea.body")).to_have_value(re.compile("4日遅れて"))
+            page.click("#claim")
+            contacted = japanese.locator("button[data-state=contacted]")
+            expect(contacted).to_be_visible()
+            item_id = int(contacted.get_attribute("data-item"))
+            japanese.locator("summary").click()
+            japanese.locator("textarea.body").fill("ご不便をおかけしました。<script>x</script>")
+            contacted.click()
+            no_answer = page.locator(f"button[data-item='{item_id}'][data-state=no_answer]")
+            expect(no_answer).to_be_visible()
+            no_answer.click()
+            expect(page.locator(f"tr[data-item='{item_id}'] .state")).to_have_text("no answer")
+            assert page.locator("#message").inner_text() == ""
+            page.screenshot(path=str(serving_home / "agent-page.png"), full_page=True)
+        finally:
+            browser.close()
+    store = open_store(get_settings().queue_database_url)
+    try:
+        item = store.item(item_id)
+        (retry,) = store.scheduled_by(item_id)
+    finally:
+        store.close()
+    assert item.message_body == "ご不便をおかけしました。<script>x</script>"
+    assert (retry.step, retry.channel, retry.language) == ("retry", "sms", "ja")
