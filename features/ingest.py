@@ -344,13 +344,13 @@ def ingest(
     settings.ensure_home()
     # One ingest at a time: a second one is told who runs, never left to DuckDB's lock error.
     with run_lock(warehouse.run_lock_path(settings.warehouse_path), "ingest"):
-        return _ingest_locked(data_dir, settings, scorer, progress, data_docs)
+        return _ingest_locked(data_dir, settings, scorers, progress, data_docs)
 
 
 def _ingest_locked(
     data_dir: Path | str,
     settings: Settings,
-    scorer: SentimentScorer | None,
+    scorers: Mapping[str, SentimentScorer] | None,
     progress: ProgressFactory | None,
     data_docs: bool,
 ) -> IngestResult:
