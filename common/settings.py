@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         return self.home_dir / "api_keys.json"
 
     @property
+    def monitor_path(self) -> Path:
+        """The latest `churnguard monitor` figures: written by training, read by the service."""
+        return self.home_dir / "monitor.json"
+
+    @property
     def mlflow_artifacts_dir(self) -> Path:
         return self.home_dir / "mlflow-artifacts"
 

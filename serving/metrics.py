@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import bentoml
 
 CUSTOMERS_SCORED = bentoml.metrics.Counter(
@@ -44,6 +47,15 @@ MONITOR_WARNINGS = bentoml.metrics.Gauge(
     documentation="Warnings of the latest `churnguard monitor` (realised AUC too low, drift).",
     multiprocess_mode="max",
 )
+
+
+def read_monitor_file(path: Path) -> dict | None:
+    """The latest figures `churnguard monitor` wrote, or None (not run yet, or unreadable)."""
+    try:
+        figures = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return figures if isinstance(figures, dict) else None
 
 
 def publish_monitor(figures: dict | None) -> None:

@@ -18,7 +18,13 @@ from common.settings import get_settings
 from serving.config import get_serving_settings
 from serving.guard import Guard, Runtime
 from serving.keys import KeyRing
-from serving.metrics import CUSTOMERS_SCORED, RELOADS, publish_monitor, refresh_overdue
+from serving.metrics import (
+    CUSTOMERS_SCORED,
+    RELOADS,
+    publish_monitor,
+    read_monitor_file,
+    refresh_overdue,
+)
 from serving.problems import single
 from serving.queue_api import QueueAccess, build_queue_app
 from serving.route_labels import install as install_route_labels
@@ -70,9 +76,7 @@ class ChurnService:
             RegistrySource(settings.resolved_model_uri, settings.tracking_uri),
             settings.snapshots_dir,
         )
-        from training.monitor import MONITOR_FILE, read_monitor_file  # MLflow: only in the worker
-
-        monitor_file = settings.home_dir / MONITOR_FILE
+        monitor_file = settings.monitor_path
 
         def on_reload(kind: str, outcome: str) -> None:
             RELOADS.labels(kind=kind, outcome=outcome).inc()

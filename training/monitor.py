@@ -24,6 +24,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from common.files import write_text_atomically
 from common.settings import Settings
 from features.snapshot import build_snapshot, last_order_day
 from features.warehouse import connect
@@ -34,7 +35,6 @@ from training.registry import ensure_experiment, mlflow_store
 from training.shift import DRIFT_PSI_THRESHOLD, drift
 
 REALISED_AUC_TOLERANCE = 0.05  # documented in the README ("How good is my model?")
-MONITOR_FILE = "monitor.json"
 SCORES_PREFIX = "scores_"
 
 
@@ -195,16 +195,12 @@ def monitor(
         psi, tuple(warnings_for(expected, latest, psi)),
     )  # fmt: skip
     _log(settings, report)
-    write_monitor_file(settings.home_dir / MONITOR_FILE, report)
+    write_monitor_file(settings.monitor_path, report)
     return report
 
 
 def write_monitor_file(path: Path, report: MonitorReport) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(report.to_dict(), indent=1, default=float))
-    partial.replace(path)
-    return path
+    return write_text_atomically(path, json.dumps(report.to_dict(), indent=1, default=float))
 
 
 def _log(settings: Settings, report: MonitorReport) -> None:
@@ -231,12 +227,4 @@ def _log(settings: Settings, report: MonitorReport) -> None:
                     mlflow.log_metric("realised_roc_auc_by_day", day.roc_auc, step=step)
 
 
-def read_monitor_file(path: Path) -> Mapping[str, object] | None:
-    """The latest monitor figures, or None (not run yet, or unreadable)."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-__all__: Sequence[str] = ("MonitorReport", "monitor", "read_monitor_file", "warnings_for")
+__all__: Sequence[str] = ("MonitorReport", "monitor", "warnings_for")
