@@ -28,7 +28,7 @@ from training.train import TrainResult, train
 
 DEMO_START = date(2023, 1, 1)
 DEMO_END = date(2025, 6, 30)
-TOP_ITEMS = 8
+TOP_ITEMS = 5
 CLI = ".venv/bin/churnguard"
 SERVICE_URL = "http://127.0.0.1:3000"
 

@@ -59,7 +59,7 @@ def _protocol(shop, folder: Path) -> tuple[object, dict[str, float]]:
     from common.settings import Settings
     from features.ingest import ingest
     from training.metrics import roc_auc
-    from training.score import score_customers
+    from training.score import write_batch_scores
     from training.train import train
 
     orders = draw_orders(shop)
@@ -71,7 +71,7 @@ def _protocol(shop, folder: Path) -> tuple[object, dict[str, float]]:
     settings = Settings(home=folder / "home")
     ingest(data, settings=settings, data_docs=False)
     result = train(horizon_days=shop.horizon_days, settings=settings)
-    scores = pd.read_parquet(score_customers(day, folder / "s.parquet", settings=settings).out)
+    scores = pd.read_parquet(write_batch_scores(day, folder / "s.parquet", settings=settings).out)
     window = orders[(orders["ordered_at"] >= cutoff)
                     & (orders["ordered_at"] < cutoff + timedelta(days=shop.horizon_days))]  # fmt: skip
     churned = (~scores["customer_id"].isin(set(window["customer_id"]))).astype(int).to_numpy()
