@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from itertools import permutations
 from pathlib import Path
 
 import grimp
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = (
-    "common",
-    "features",
-    "models",
-    "training",
-    "serving",
-    "outreach",
-    "shopsim",
-    "churnguard",
+# The project's packages as the import contracts name them: one list, in pyproject.toml.
+PACKAGES = tuple(
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
 )
 
 

@@ -10,17 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_architecture import PACKAGES
+
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGES = {
-    "common",
-    "features",
-    "models",
-    "training",
-    "serving",
-    "outreach",
-    "shopsim",
-    "churnguard",
-}
 
 
 def imported_top_level(source: Path) -> set[str]:
@@ -49,4 +41,4 @@ def test_bento_holds_the_service_without_the_simulator_or_the_cli(tmp_path: Path
     packaged = {path.name for path in src.iterdir() if path.is_dir()}
     assert packaged == {"common", "features", "models", "serving", "outreach"}
     needed = set().union(*(imported_top_level(path) for path in src.rglob("*.py")))
-    assert needed & PROJECT_PACKAGES <= packaged, "the service imports a package the Bento lacks"
+    assert needed & set(PACKAGES) <= packaged, "the service imports a package the Bento lacks"
