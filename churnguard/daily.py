@@ -132,6 +132,15 @@ def uplift_of_the_day(
             "(import past campaigns as contacts, or let the queues run for a horizon)"
         )
         return prior, SavingSource("prior from playbooks.yaml", why)
+    drives = model.metadata.get("drives", "t-learner")
+    if drives == "saving prior":
+        fitted = model.metadata["saving_prior"]
+        uplift = prior_uplift(snapshot, probability, playbooks, fitted["coefficients"])
+        detail = (
+            f"{UPLIFT_MODEL_NAME}/{version.version}: playbooks.yaml's weights fitted to the shop's "
+            f"campaigns ({fitted['reason']})"
+        )
+        return uplift, SavingSource("saving prior fitted to the campaigns", detail)
     learned = model.predict_uplift(snapshot)
     modelled = [p for p in reason_playbooks(playbooks) if p in learned.columns]
     uplift = prior.copy()

@@ -4,8 +4,19 @@ shop's own worked queues (outreach store), which training alone may not import."
 from __future__ import annotations
 
 from common.settings import get_settings
+from outreach.playbooks import Playbooks, load_playbooks
+from outreach.saving import prior_coefficients
 from outreach.store import open_store
-from training.uplift import UpliftDataError, train_uplift
+from training.uplift import SavingPriorSpec, UpliftDataError, train_uplift
+
+
+def saving_prior_spec(playbooks: Playbooks) -> SavingPriorSpec:
+    """playbooks.yaml's saving prior, as the uplift training updates it from the campaigns."""
+    return SavingPriorSpec(
+        coefficients=prior_coefficients(playbooks),
+        fade_days=playbooks.saving_prior.fade_days,
+        fresh_days=playbooks.saving_prior.fresh_days,
+    )
 
 
 def train_uplift_from_history(horizon_days: int | None, promote: bool) -> str:
@@ -17,6 +28,11 @@ def train_uplift_from_history(horizon_days: int | None, promote: bool) -> str:
     finally:
         store.close()
     try:
-        return train_uplift(worked, horizon_days=horizon_days, promote=promote).summary()
+        return train_uplift(
+            worked,
+            horizon_days=horizon_days,
+            promote=promote,
+            saving_prior=saving_prior_spec(load_playbooks()),
+        ).summary()
     except UpliftDataError as error:
         return f"uplift model not trained: {error}; the queues use the prior in playbooks.yaml"

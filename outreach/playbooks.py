@@ -93,6 +93,13 @@ class PriorEffect(BaseModel):
     due: float = Field(
         0.0, ge=-1, le=1, description="For a customer due to order now; fades past that."
     )
+    after_lapse: float = Field(
+        0.0,
+        ge=-1,
+        le=1,
+        description="Only for a customer already past their usual next order (a win-back offer "
+        "reaches those who lapsed, not those still buying); fades like `due`.",
+    )
     after_delivery_problem: float = Field(
         0.0, ge=-1, le=1, description="Added after a fresh late, failed or overdue delivery."
     )
@@ -109,7 +116,7 @@ class SavingPrior(BaseModel):
     fade_days: float = Field(
         30.0,
         gt=0,
-        description="The `due` effect falls by e every this many days past the "
+        description="The `due` and `after_lapse` effects fall by e every this many days past the "
         "customer's usual next order (a customer gone for months is a lost cause).",
     )
     fresh_days: float = Field(

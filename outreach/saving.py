@@ -13,21 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from outreach.playbooks import DEFAULT_PLAYBOOK, Playbooks
-
-# Snapshot features the prior reads (all in the feature catalogue).
-PRIOR_FEATURES = (
-    "days_since_last_order",
-    "days_overdue_vs_usual_gap",
-    "days_since_last_late_delivery",
-    "failed_deliveries_90d",
-    "open_overdue_orders",
-    "days_since_last_negative_feedback",
-    "worst_rating_90d",
-    "support_tickets_90d",
+from models.saving_terms import (
+    SAVING_TERMS,
+    Coefficients,
+    saving_terms,
+    saving_uplift,
 )
-# With a single order there is no usual gap: such a customer is taken as due this many days after it.
-SINGLE_ORDER_DUE_DAYS = 45.0
+from outreach.playbooks import DEFAULT_PLAYBOOK, Playbooks
 
 
 @dataclass(frozen=True)
@@ -47,46 +39,33 @@ def reason_playbooks(playbooks: Playbooks) -> list[str]:
     return [*playbooks.playbooks, DEFAULT_PLAYBOOK]
 
 
-def _freshness(days_since: pd.Series, fresh_days: float) -> np.ndarray:
-    return np.exp(-np.nan_to_num(days_since.to_numpy(dtype="float64"), nan=np.inf) / fresh_days)
+def prior_coefficients(playbooks: Playbooks) -> dict[str, dict[str, float]]:
+    """The documented prior's weights of each saving term, per playbook (`playbooks.yaml`)."""
+    return {
+        name: {term: float(getattr(playbooks.action(name).prior, term)) for term in SAVING_TERMS}
+        for name in reason_playbooks(playbooks)
+    }
+
+
+def prior_terms(features: pd.DataFrame, playbooks: Playbooks) -> pd.DataFrame:
+    """The saving terms with the fade and freshness of `playbooks.yaml`'s saving_prior."""
+    prior = playbooks.saving_prior
+    return saving_terms(features, prior.fade_days, prior.fresh_days)
 
 
 def prior_uplift(
-    features: pd.DataFrame, churn_probability: np.ndarray, playbooks: Playbooks
+    features: pd.DataFrame,
+    churn_probability: np.ndarray,
+    playbooks: Playbooks,
+    coefficients: Coefficients | None = None,
 ) -> pd.DataFrame:
     """Per playbook: churn probability x the share of it the playbook's prior says one contact
-    removes (playbooks.yaml explains the formula); rows as in `features`."""
-    missing = [name for name in PRIOR_FEATURES if name not in features.columns]
-    if missing:
-        raise ValueError(f"prior_uplift: the snapshot lacks features {missing}")
-    prior = playbooks.saving_prior
-    overdue = features["days_overdue_vs_usual_gap"].fillna(
-        features["days_since_last_order"] - SINGLE_ORDER_DUE_DAYS
-    )
-    due = np.exp(-np.clip(overdue.to_numpy(dtype="float64"), 0, None) / prior.fade_days)
-    delivery = np.maximum.reduce(
-        [
-            _freshness(features["days_since_last_late_delivery"], prior.fresh_days),
-            (features["failed_deliveries_90d"].fillna(0).to_numpy() > 0)
-            * _freshness(features["days_since_last_order"], prior.fresh_days),
-            (features["open_overdue_orders"].fillna(0).to_numpy() > 0).astype(float),
-        ]
-    )
-    complaint = np.maximum.reduce(
-        [
-            _freshness(features["days_since_last_negative_feedback"], prior.fresh_days),
-            (features["worst_rating_90d"].fillna(5).to_numpy() <= 2) * 0.5,
-            (features["support_tickets_90d"].fillna(0).to_numpy() > 0) * 0.5,
-        ]
-    )
-    probability = np.asarray(churn_probability, dtype="float64")
-    out = {}
-    for name in reason_playbooks(playbooks):
-        effect = playbooks.action(name).prior
-        share = effect.due * due + effect.after_delivery_problem * delivery
-        share = share + effect.after_complaint * complaint
-        out[name] = probability * np.clip(share, -1.0, 1.0)
-    return pd.DataFrame(out, index=features.index)
+    removes (playbooks.yaml explains the formula), or the same terms weighted by `coefficients`
+    fitted to the shop's campaigns; rows as in `features`."""
+    weights = prior_coefficients(playbooks)
+    if coefficients is not None:
+        weights.update({name: dict(w) for name, w in coefficients.items() if name in weights})
+    return saving_uplift(prior_terms(features, playbooks), churn_probability, weights)
 
 
 def expected_savings(uplift: pd.DataFrame, expected_value: np.ndarray) -> pd.DataFrame:

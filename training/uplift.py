@@ -25,6 +25,7 @@ from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
 from features.contacts import combine_history, contact_features, read_contacts
 from features.value import snapshot_expected_value, value_at_risk
 from features.warehouse import connect
+from models.saving_terms import SAVING_TERMS, Coefficients, saving_terms
 from models.uplift import UpliftModel, log_uplift
 from training.registry import ensure_experiment, mlflow_store
 
@@ -51,6 +52,10 @@ class UpliftConfig:
     learning_rate: float = 0.05
     rounds: int = 120
     seed: int = 0
+    # The saving prior's weights are pulled back to playbooks.yaml's with this penalty per squared
+    # unit of departure (in nats of log-likelihood over the shop's contacts): a few thousand
+    # contacts move them only as far as the campaigns clearly say.
+    prior_strength: float = 30.0
 
     def lgb_params(self) -> dict[str, object]:
         return {
@@ -102,10 +107,14 @@ class UpliftResult:
     promoted: bool
     playbooks: list[str] = field(default_factory=list)
     rows: int = 0
+    drives: str | None = None  # "t-learner", "saving prior" (fitted), or None
+    saving_prior_note: str = ""
 
     def summary(self) -> str:
         m = self.metrics
-        verdict = "drives the queues" if self.promoted else "does not drive the queues"
+        verdict = (
+            f"its {self.drives} drives the queues" if self.promoted else "does not drive the queues"
+        )
         return "\n".join(
             [
                 f"uplift model {UPLIFT_MODEL_NAME} v{self.version}: {self.rows:,} contacts, "
@@ -113,7 +122,9 @@ class UpliftResult:
                 f"  held-out campaigns ({m.rows:,} contacts): Qini {m.qini_model:.4f} vs value at "
                 f"risk {m.qini_value_at_risk:.4f}; uplift@{m.top_share:.0%} {m.uplift_at_k_model:.4f} "
                 f"vs {m.uplift_at_k_value_at_risk:.4f}",
-                f"  gate {'passed' if self.gate.passed else 'refused'}: {self.gate.reason}; {verdict}",
+                f"  T-learner gate {'passed' if self.gate.passed else 'refused'}: {self.gate.reason}",
+                f"  {self.saving_prior_note}",
+                f"  {verdict}",
             ]
         )
 
@@ -240,16 +251,144 @@ def decide_uplift(metrics: UpliftMetrics) -> UpliftGate:
     return UpliftGate(False, f"uplift@k {ours:.4f} does not beat value at risk's {theirs:.4f}")
 
 
+@dataclass(frozen=True)
+class SavingPriorSpec:
+    """The documented saving prior the campaigns update: playbooks.yaml's weights per playbook and
+    the fade and freshness the terms are computed with (handed in by the shell, which reads
+    outreach's playbooks; training does not import outreach)."""
+
+    coefficients: Coefficients
+    fade_days: float
+    fresh_days: float
+
+
+@dataclass(frozen=True)
+class SavingPriorFit:
+    """The saving prior's weights fitted to the shop's campaigns, and whether they predict the
+    latest campaigns' outcomes better than playbooks.yaml's (held-out log-loss per contact)."""
+
+    coefficients: dict[str, dict[str, float]]
+    held_out_log_loss: float
+    held_out_log_loss_documented: float
+    passed: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def _contact_arrays(
+    frame: pd.DataFrame, churn_probability: np.ndarray, spec: SavingPriorSpec
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    playbooks = list(spec.coefficients)
+    terms = saving_terms(frame, spec.fade_days, spec.fresh_days)[list(SAVING_TERMS)]
+    column = {name: i for i, name in enumerate(playbooks)}
+    # a treated contact with a playbook the shop no longer has counts as untreated information lost
+    index = frame["playbook"].map(column)
+    treated = (frame["group"] == TREATED).to_numpy() & index.notna().to_numpy()
+    return (
+        terms.to_numpy(dtype="float64"),
+        np.clip(np.asarray(churn_probability, dtype="float64"), 1e-4, 1 - 1e-4),
+        np.where(treated, index.fillna(0).to_numpy(dtype=int), -1),
+        frame["churned"].to_numpy(dtype="float64"),
+        playbooks,
+    )
+
+
+def _log_loss(weights: np.ndarray, scale: float, arrays: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Per contact: log-loss of churn = p0 x scale x (1 - share of the playbook it got; 0 for
+    control)."""
+    terms, p0, playbook, churned = arrays[:4]
+    share = np.where(playbook >= 0, (terms * weights[np.maximum(playbook, 0)]).sum(axis=1), 0.0)
+    q = np.clip(p0 * scale * (1.0 - share), 1e-4, 1 - 1e-4)
+    return -(churned * np.log(q) + (1 - churned) * np.log(1 - q))
+
+
+def _fit_weights(
+    arrays: tuple[np.ndarray, ...], center: np.ndarray, strength: float
+) -> tuple[np.ndarray, float]:
+    from scipy.optimize import minimize
+
+    size = center.size
+
+    def objective(theta: np.ndarray) -> float:
+        weights = theta[:size].reshape(center.shape)
+        penalty = strength * float(((weights - center) ** 2).sum())
+        return float(_log_loss(weights, theta[size], arrays).sum()) + penalty
+
+    start = np.r_[center.ravel(), 1.0]
+    bounds = [(-1.0, 1.0)] * size + [(0.5, 1.5)]
+    found = minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+    return found.x[:size].reshape(center.shape), float(found.x[size])
+
+
+def fit_saving_prior(
+    fit: pd.DataFrame,
+    held: pd.DataFrame,
+    churn_probability: tuple[np.ndarray, np.ndarray],
+    spec: SavingPriorSpec,
+    config: UpliftConfig,
+) -> SavingPriorFit:
+    """Penalised maximum likelihood of the saving prior's weights on the earlier campaigns (churn
+    of a contacted customer = churn without contact x (1 - the playbook's share), churn without
+    contact from the churn model), judged against playbooks.yaml's weights on the latest ones; the
+    weights kept are refitted on all contacts."""
+    arrays_fit = _contact_arrays(fit, churn_probability[0], spec)
+    arrays_held = _contact_arrays(held, churn_probability[1], spec)
+    playbooks = arrays_fit[4]
+    center = np.array(
+        [[float(spec.coefficients[p].get(t, 0.0)) for t in SAVING_TERMS] for p in playbooks]
+    )
+    weights, scale = _fit_weights(arrays_fit, center, config.prior_strength)
+    _, documented_scale = _fit_weights(arrays_fit, center, 1e9)  # the documented weights held
+    fitted = float(_log_loss(weights, scale, arrays_held).mean())
+    documented = float(_log_loss(center, documented_scale, arrays_held).mean())
+    passed = fitted < documented
+    verdict = "beats" if passed else "does not beat"
+    reason = (
+        f"fitted saving prior: held-out log-loss {fitted:.5f} {verdict} playbooks.yaml's "
+        f"{documented:.5f}"
+    )
+    both = tuple(
+        np.concatenate([a, b]) for a, b in zip(arrays_fit[:4], arrays_held[:4], strict=True)
+    )
+    final, _ = _fit_weights(both, center, config.prior_strength)
+    coefficients = {
+        p: {t: round(float(final[i, j]), 5) for j, t in enumerate(SAVING_TERMS)}
+        for i, p in enumerate(playbooks)
+    }
+    return SavingPriorFit(coefficients, fitted, documented, passed, reason)
+
+
+def _churn_without_contact(
+    settings: Settings, frames: tuple[pd.DataFrame, ...]
+) -> tuple[tuple[np.ndarray, ...] | None, str]:
+    """The churn champion's probabilities for each frame's contacts (churn without contact, as the
+    queues will see it), or None and why."""
+    from models.pyfunc import NoChampionError, load_scorer
+
+    try:
+        scorer, version = load_scorer(settings.resolved_model_uri, settings.tracking_uri)
+    except NoChampionError as error:
+        return None, f"no churn champion to start the saving prior from ({error})"
+    probabilities = tuple(scorer.predict_proba(scorer.matrix(frame)) for frame in frames)
+    return probabilities, f"{version.name}/{version.version}"
+
+
 def train_uplift(
     worked_history: pd.DataFrame | None = None,
     horizon_days: int | None = None,
     promote: bool = True,
     settings: Settings | None = None,
     config: UpliftConfig | None = None,
+    saving_prior: SavingPriorSpec | None = None,
 ) -> UpliftResult:
     """Fit on the warehouse's contacts plus `worked_history` (the queue store's own contacts and
-    control group, same columns), judge on the latest campaigns, log and register; the champion
-    alias moves only when the gate passes (and `promote`, or there is no uplift champion yet)."""
+    control group, same columns), judge on the latest campaigns, log and register. Two learners:
+    the T-learner, and (given `saving_prior`) the documented saving prior's weights fitted to the
+    campaigns. The champion alias moves when either beats its yardstick on the held-out campaigns
+    (the T-learner value at risk, the fitted prior playbooks.yaml's weights), and `promote` or there
+    is no uplift champion yet; the version records which one drives the queues."""
     settings = settings or get_settings()
     config = config or UpliftConfig()
     horizon_days = horizon_days or settings.horizon_days
@@ -271,6 +410,24 @@ def train_uplift(
     )
     gate = decide_uplift(metrics)
     model = fit_uplift(frame, usable_features(frame), horizon_days, config)
+    prior_fit, prior_note = None, "no saving prior handed in"
+    if saving_prior is not None:
+        probabilities, prior_note = _churn_without_contact(settings, (fit, held))
+        if probabilities is not None:
+            prior_fit = fit_saving_prior(fit, held, probabilities, saving_prior, config)
+            prior_note = prior_fit.reason
+    drives = "t-learner" if gate.passed else None
+    if drives is None and prior_fit is not None and prior_fit.passed:
+        drives = "saving prior"
+    model.metadata.update(
+        {
+            "drives": drives,
+            "saving_prior": None if prior_fit is None else prior_fit.to_dict(),
+            "saving_prior_spec": None
+            if saving_prior is None
+            else {"fade_days": saving_prior.fade_days, "fresh_days": saving_prior.fresh_days},
+        }
+    )
     with mlflow_store(settings) as client:
         experiment_id = ensure_experiment(client, settings.experiment, settings)
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"uplift-h{horizon_days}"):
@@ -282,20 +439,34 @@ def train_uplift(
                     "contacts_held_out": len(held),
                     "playbooks": ",".join(model.playbooks),
                     "features": len(model.feature_names),
-                    "learner": "T-learner (LightGBM)",
+                    "learner": "T-learner (LightGBM); saving prior fitted by penalised likelihood",
+                    "prior_strength": config.prior_strength,
                     **{f"lgb_{k}": v for k, v in config.lgb_params().items()},
                 }
             )
             mlflow.log_metrics({k: v for k, v in metrics.to_dict().items() if math.isfinite(v)})
+            if prior_fit is not None:
+                mlflow.log_metrics(
+                    {
+                        "saving_prior_held_out_log_loss": prior_fit.held_out_log_loss,
+                        "saving_prior_held_out_log_loss_documented": (
+                            prior_fit.held_out_log_loss_documented
+                        ),
+                    }
+                )
+                mlflow.log_dict(prior_fit.to_dict(), "saving_prior.json")
             mlflow.set_tag("uplift_gate", "passed" if gate.passed else "refused")
+            mlflow.set_tag("drives_the_queues", drives or "nothing (gates refused)")
             info = log_uplift(model, frame)
         version = str(info.registered_model_version)
         has_champion = any(
             CHAMPION_ALIAS in (v.aliases or [])
             for v in client.search_model_versions(f"name = '{UPLIFT_MODEL_NAME}'")
         )
-        promoted = gate.passed and (promote or not has_champion)
+        promoted = drives is not None and (promote or not has_champion)
         if promoted:
             client.set_registered_model_alias(UPLIFT_MODEL_NAME, CHAMPION_ALIAS, version)
-    log.info("uplift: %s", gate.reason)
-    return UpliftResult(version, metrics, gate, promoted, model.playbooks, len(frame))
+    log.info("uplift: %s; %s", gate.reason, prior_note)
+    return UpliftResult(
+        version, metrics, gate, promoted, model.playbooks, len(frame), drives, prior_note
+    )

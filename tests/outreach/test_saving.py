@@ -11,10 +11,11 @@ import pandas as pd
 from common.names import ReasonCode
 from features.contacts import contacted_within, silent_since_contact
 from features.value import expected_value
+from models.saving_terms import SAVING_FEATURES
 from outreach.daily import build_daily_queues, open_day
 from outreach.playbooks import Playbooks
 from outreach.rules import OutreachConfig, select_outreach
-from outreach.saving import PRIOR_FEATURES, expected_savings, prior_uplift
+from outreach.saving import expected_savings, prior_uplift
 from outreach.store import open_store
 from tests.outreach.conftest import make_scored, reason
 
@@ -24,7 +25,7 @@ NO_CONTROL = OutreachConfig(control_fraction=0.0)
 
 def _features(**columns: list[float]) -> pd.DataFrame:
     n = len(next(iter(columns.values())))
-    frame = pd.DataFrame({name: [np.nan] * n for name in PRIOR_FEATURES})
+    frame = pd.DataFrame({name: [np.nan] * n for name in SAVING_FEATURES})
     for name, values in columns.items():
         frame[name] = values
     return frame
@@ -46,6 +47,21 @@ def test_a_fresh_failed_delivery_outranks_a_customer_gone_for_150_days_at_equal_
     assert best[0] > 5 * best[1]
     assert savings.iloc[0].idxmax() == "apology_status_update"
     assert savings.iloc[1].idxmax() == "win_back_offer"
+
+
+def test_a_win_back_offer_goes_to_a_customer_who_just_lapsed_not_to_one_still_buying(
+    playbooks: Playbooks,
+) -> None:
+    features = _features(
+        days_since_last_order=[20.0, 50.0],
+        days_overdue_vs_usual_gap=[-10.0, 20.0],  # due in 10 days; 20 days past the usual order
+        failed_deliveries_90d=[0.0, 0.0],
+    )
+    probability = np.array([0.4, 0.4])
+    uplift = prior_uplift(features, probability, playbooks)
+    assert uplift.loc[0, "win_back_offer"] == 0.0  # a discount to someone who buys anyway
+    assert uplift.loc[1].idxmax() == "win_back_offer"
+    assert uplift.loc[1, "win_back_offer"] > uplift.loc[0].max()
 
 
 def test_each_customer_gets_the_playbook_that_saves_most_and_the_queue_ranks_by_it(
