@@ -39,6 +39,9 @@ def run(scale: str) -> dict[str, object]:
                 f"{prefix} share of best, expected saves": round(ours["share_of_best"], 3),
                 f"{prefix} share of best, value at risk": round(risk["share_of_best"], 3),
                 f"{prefix} share of best, random": round(random["share_of_best"], 3),
+                f"{prefix} share of best, effect regression on features (ceiling)": round(
+                    judged["ceiling"], 3
+                ),
                 f"{prefix} saves/100, expected saves": round(ours["saves_per_100_contacts"], 2),
                 f"{prefix} saves/100, value at risk": round(risk["saves_per_100_contacts"], 2),
                 f"{prefix} saves/100, random": round(random["saves_per_100_contacts"], 2),

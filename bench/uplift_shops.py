@@ -136,6 +136,37 @@ def judge(queue: pd.DataFrame, truth: pd.DataFrame, value: pd.Series | None = No
     return out
 
 
+def effect_ceiling(snapshot: pd.DataFrame, truth: pd.DataFrame, contacts: int) -> float:
+    """Share of the best possible that a ranking by a LightGBM regression fitted (5-fold) to the
+    true best effects from the snapshot's own features reaches for `contacts` contacts: roughly
+    the most any ranking from the shop's data can get, since hidden responses stay hidden."""
+    import lightgbm as lgb
+
+    from features.catalogue import FEATURE_NAMES
+
+    best = effect_matrix(truth).max(axis=1).reindex(snapshot["customer_id"]).to_numpy()
+    names = [name for name in FEATURE_NAMES if name in snapshot.columns]
+    matrix = snapshot[names].to_numpy(dtype=np.float64)
+    predicted = np.zeros(len(snapshot))
+    folds = np.arange(len(snapshot)) % 5
+    params = {
+        "objective": "regression",
+        "num_leaves": 15,
+        "min_data_in_leaf": 20,
+        "learning_rate": 0.05,
+        "verbose": -1,
+        "num_threads": 1,
+        "seed": 0,
+    }
+    for fold in range(5):
+        train = folds != fold
+        model = lgb.train(params, lgb.Dataset(matrix[train], best[train]), num_boost_round=300)
+        predicted[~train] = model.predict(matrix[~train])
+    chosen = best[np.argsort(-predicted)[:contacts]]
+    possible = np.sort(best)[::-1][:contacts].clip(min=0).sum()
+    return float(chosen.sum() / possible) if possible else float("nan")
+
+
 def _environment(home: Path) -> dict[str, str]:
     import os
 
@@ -174,7 +205,9 @@ def run_protocol(shop: UpliftShop, folder: Path) -> dict:
     n = len(queue)
     by_risk = scores.sort_values("value_at_risk", ascending=False).head(n)
     random = scores.sample(n=min(n, len(scores)), random_state=0)
+    snapshot = pd.read_parquet(home / "snapshots" / f"features_{shop.as_of.isoformat()}.parquet")
     return {
+        "ceiling": effect_ceiling(snapshot, shop.truth, n),
         "expected_saves": judge(queue, shop.truth, value),
         "value_at_risk": judge(
             by_risk.rename(columns={"best_playbook": "playbook"}), shop.truth, value
