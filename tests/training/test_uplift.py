@@ -105,3 +105,46 @@ def test_qini_from_the_library_ranks_a_true_uplift_above_its_reverse() -> None:
     assert qini_auc_score(frame["y"], effect, frame["t"]) > qini_auc_score(
         frame["y"], -effect, frame["t"]
     )
+
+
+def test_the_saving_prior_fitted_to_the_campaigns_is_logged_and_drives_when_it_passes(
+    settings: Settings,
+) -> None:
+    from churnguard.daily import uplift_of_the_day
+    from churnguard.uplift_job import saving_prior_spec
+    from features.snapshot import build_snapshot
+    from outreach.playbooks import load_playbooks
+    from outreach.saving import prior_uplift
+
+    playbooks = load_playbooks()
+    result = train_uplift(
+        horizon_days=90, settings=settings, config=SMALL, saving_prior=saving_prior_spec(playbooks)
+    )
+    assert "fitted saving prior: held-out log-loss" in result.saving_prior_note
+    model, version = load_uplift(
+        settings.tracking_uri, f"models:/{UPLIFT_MODEL_NAME}/{result.version}"
+    )
+    fitted = model.metadata["saving_prior"]
+    assert set(fitted["coefficients"]) >= {"apology_status_update", "win_back_offer", "default"}
+    expected = "t-learner" if result.gate.passed else ("saving prior" if fitted["passed"] else None)
+    assert model.metadata["drives"] == result.drives == expected
+    run = mlflow.MlflowClient(settings.tracking_uri).get_run(version.run_id)
+    assert "saving_prior_held_out_log_loss" in run.data.metrics
+
+    # whichever the registry says drives, the daily's expected savings follow it
+    client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    client.set_registered_model_alias(UPLIFT_MODEL_NAME, CHAMPION_ALIAS, result.version)
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        snapshot = build_snapshot(con, pd.Timestamp("2025-10-01").date(), 365)
+    finally:
+        con.close()
+    assert len(snapshot) > 0
+    probability = np.full(len(snapshot), 0.5)
+    uplift, source = uplift_of_the_day(snapshot, probability, playbooks, settings.tracking_uri)
+    if result.drives == "saving prior":
+        assert source.kind == "saving prior fitted to the campaigns"
+        want = prior_uplift(snapshot, probability, playbooks, fitted["coefficients"])
+        pd.testing.assert_frame_equal(uplift, want)
+    else:
+        assert source.kind == "uplift model"
