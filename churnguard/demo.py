@@ -34,23 +34,32 @@ SERVICE_URL = "http://127.0.0.1:3000"
 
 
 def queue_table(items: pd.DataFrame, queue_date: date, top: int = TOP_ITEMS) -> Table:
-    """The top of the day's queue as an agent would read it."""
+    """The top of the day's queue as an agent would read it, in the queue's own order: expected
+    saving (what a contact is expected to keep), not value at risk."""
     table = Table(
-        title=f"queue of {queue_date}: top {min(top, len(items))} of {len(items):,} by value at risk"
+        title=f"queue of {queue_date}: top {min(top, len(items))} of {len(items):,} by expected "
+        "saving"
     )
-    for heading in ("customer", "team", "churn risk", "value at risk", "why", "what to do", "via"):
+    headings = ("customer", "team", "churn risk", "expected saving", "why", "what to do", "via")
+    for heading in headings:
         table.add_column(heading, overflow="fold")
-    for item in items.sort_values("value_at_risk", ascending=False).head(top).itertuples():
+    for item in by_expected_saving(items).head(top).itertuples():
         table.add_row(
             item.customer_id,
             item.team,
             risk_percent(item.churn_probability),
-            f"{item.value_at_risk:,.0f}",
+            f"{item.expected_saving:,.0f}",
             item.reason_sentence,
             item.action,
             item.channel,
         )
     return table
+
+
+def by_expected_saving(items: pd.DataFrame) -> pd.DataFrame:
+    return items.sort_values(
+        ["expected_saving", "churn_probability"], ascending=False, na_position="last"
+    )
 
 
 def ingest_line(result: IngestResult) -> str:
@@ -135,7 +144,7 @@ def run_demo(
     finally:
         store.close()
     say(queue_table(items, report.as_of))
-    top = items.sort_values("value_at_risk", ascending=False)
+    top = by_expected_saving(items)
     steps = NextSteps(
         queue_date=report.as_of,
         team=str(top["team"].iloc[0]) if len(top) else "customer-care",
