@@ -620,7 +620,7 @@ def queue_work_command(
 
     now = utcnow()
     queue_date = _day(day, "--date") if day else now.date()
-    items = open_store().work_list(team, queue_date, now=now)
+    items = open_store().work_list(_team(team) or team, queue_date, now=now)
     table = Table("id", "due", "step", "customer", "channel", "lang", "reason", "state")
     table.columns[0].no_wrap = True
     for item in items:
