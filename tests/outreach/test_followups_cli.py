@@ -118,7 +118,9 @@ def test_resolved_gets_its_follow_up_with_its_own_draft(
     # that day's daily builds its queue; the check comes first in it and its answer is its
     # outcome, which schedules nothing more
     _daily(check_day)
-    out = _ok("queue", "claim", "--team", TEAM, "--n", "1", "--agent", "ann", "--date", str(check_day))
+    out = _ok(
+        "queue", "claim", "--team", TEAM, "--n", "1", "--agent", "ann", "--date", str(check_day)
+    )
     assert pd.read_csv(io.StringIO(out))["id"].tolist() == [int(step[1])]
     _ok("queue", "outcome", step[1], "--state", "contacted", "--agent", "ann")
     done = _ok("queue", "outcome", step[1], "--state", "resolved", "--agent", "ann")
