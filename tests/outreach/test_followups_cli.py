@@ -138,3 +138,23 @@ def test_queue_work_refuses_a_bad_date(churnguard_home: Path) -> None:
     assert result.exit_code == 2 and "expected YYYY-MM-DD" in result.output
     unknown = runner.invoke(app, ["queue", "work", "--team", "sales"])
     assert unknown.exit_code == 2 and "unknown team 'sales'; the teams are: " in unknown.output
+
+
+def test_an_item_queued_before_drafts_says_it_has_none(claimed: dict[str, int]) -> None:
+    from sqlalchemy import update
+
+    from outreach.tables import queue_items
+
+    store = open_store()
+    try:
+        with store.engine.begin() as connection:  # as the upgrade leaves a row of before drafts
+            connection.execute(
+                update(queue_items)
+                .where(queue_items.c.id == claimed["new-en"])
+                .values(message_subject=None, message_body=None)
+            )
+    finally:
+        store.close()
+    said = _ok("queue", "draft", str(claimed["new-en"]))
+    assert said.startswith("language: en\n\nno draft: item ")
+    assert "queued before drafts existed" in said and "4 days behind" in said
