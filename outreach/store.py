@@ -35,9 +35,9 @@ from sqlalchemy.exc import IntegrityError
 
 from outreach.playbooks import Playbooks
 from outreach.records import (
-    ItemMove,
     OPEN_STATES,
     UNFINISHED_STATES,
+    ItemMove,
     ItemNotFound,
     ItemState,
     NoQueueBuilt,
