@@ -184,21 +184,31 @@ def test_a_full_disk_stops_ingest_in_one_line_and_leaves_the_warehouse_as_it_was
 
 
 @pytest.mark.slow
-def test_a_locked_mlflow_store_is_one_line_and_exit_2(trained_home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["promote"], ["train", "--horizon-days", "90"]])
+def test_a_locked_mlflow_store_is_one_line_and_exit_2(
+    trained_home: Path, tmp_path: Path, command: list[str]
+) -> None:
+    """The SQLite MLflow store held by another process's exclusive transaction (an MLflow UI or
+    another train writing): `train` and `promote` say so in one line, exit 2, and change nothing."""
     import sqlite3
 
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
+    versions = "SELECT count(*) FROM model_versions"
+    before = sqlite3.connect(home / "mlflow.db").execute(versions).fetchall()
     holder = sqlite3.connect(home / "mlflow.db", timeout=0)
     try:
         holder.execute("BEGIN EXCLUSIVE")  # another process writing the store, holding its lock
-        locked = _run(home, "promote")
+        locked = _run(home, *command)
     finally:
         holder.rollback()
         holder.close()
     assert locked.returncode == 2, locked.stdout + locked.stderr
-    assert "Traceback" not in locked.stderr and len(_told(locked.stderr)) == 1
-    assert "is locked by another process" in locked.stderr and "run again" in locked.stderr
+    assert "Traceback" not in locked.stderr and len(_told(locked.stderr)) == 1, locked.stderr
+    (line,) = _told(locked.stderr)
+    assert line.startswith(f"error: {command[0]} stopped: the MLflow store sqlite:///")
+    assert "is locked by another process" in line and "run again" in line
+    assert sqlite3.connect(home / "mlflow.db").execute(versions).fetchall() == before
 
 
 @pytest.fixture()
