@@ -275,8 +275,23 @@ def test_two_dailies_at_once_on_postgresql_never_crash_nor_double_the_queue(
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
 
+    con = duckdb.connect(str(Settings(home=home).warehouse_path), read_only=True)
+    (last,) = con.execute("SELECT max(ordered_at)::DATE FROM orders").fetchall()[0]
+    con.close()
+    today = (last + timedelta(days=1)).isoformat()
+    # Another writer's half-written files, under the names a shared temporary scheme would use:
+    # a run must never write into them nor rename them away (each writer's temporary is its own).
+    theirs = [
+        home / "exports" / f"scores_{today}.parquet.partial",
+        home / "snapshots" / f"features_{today}.parquet.partial",
+        home / "snapshots" / "latest.json.partial",
+    ]
+    for path in theirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"another writer, half way")
+
     # Three at once on one home: each builds the day, finds it built, or is told who runs.
-    jobs = [_daily_on(home, url) for _ in range(3)]
+    jobs = [_daily_on(home, url, "--as-of", today) for _ in range(3)]
     outcomes = []
     for job in jobs:
         out, err = job.communicate(timeout=600)
@@ -310,5 +325,6 @@ def test_two_dailies_at_once_on_postgresql_never_crash_nor_double_the_queue(
     runs, doubled, items = _queue_state(engine)
     assert [run[0].isoformat() for run in runs] == [built[0].isoformat(), day]
     assert doubled == [] and items == sum(run[1] for run in runs)
+    assert [path.read_bytes() for path in theirs] == [b"another writer, half way"] * 3
     for folder in (home, second_home):
-        assert not list(folder.rglob("*.partial"))
+        assert set(folder.rglob("*.partial")) <= set(theirs)  # none of their own left behind
