@@ -231,15 +231,16 @@ def test_agent_sees_overdue_first_and_each_customers_draft_in_their_language(
             retry_day, check_day = _build_days_after(playbooks_policy())
             page.fill("#date", retry_day.isoformat())
             page.click("#load")
-            expect(rows.nth(0)).to_have_class("overdue")
             retry_row = page.locator("#rows tr", has=page.locator(".step", has_text="retry #2"))
             expect(retry_row).to_contain_text("new-ja")
             expect(retry_row.locator("td[data-label=Channel]")).to_contain_text("sms")
             expect(retry_row.locator("td[data-label='Why at risk']")).to_have_text(
                 "最新のご注文はお約束の日より4日遅れました"
             )
-            page.fill("#date", (check_day - timedelta(days=1)).isoformat())
+            day_before = check_day - timedelta(days=1)
+            page.fill("#date", day_before.isoformat())
             page.click("#load")
+            expect(page.locator("#rows tr", has_text=f"later-{day_before}")).to_be_visible()
             expect(page.locator("#rows .step", has_text="follow-up")).to_have_count(0)
             page.fill("#date", check_day.isoformat())
             page.click("#load")
