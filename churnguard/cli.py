@@ -620,7 +620,7 @@ def queue_work_command(
 
     now = utcnow()
     queue_date = _day(day, "--date") if day else now.date()
-    items = open_store().work_list(team, queue_date, now=now)
+    items = open_store().work_list(_team(team) or team, queue_date, now=now)
     table = Table("id", "due", "step", "customer", "channel", "lang", "reason", "state")
     table.columns[0].no_wrap = True
     for item in items:
@@ -651,10 +651,16 @@ def queue_draft_command(item_id: int = typer.Argument(..., help="Id of the queue
     except OutreachError as error:
         raise fail(error) from None
     typer.echo(f"language: {item.language or ''}")
+    if not item.message_body:
+        typer.echo(
+            f"\nno draft: item {item.id} was queued before drafts existed; write to the customer "
+            f"in your own words (why: {item.reason_sentence})"
+        )
+        return
     if item.message_subject:
         typer.echo(f"subject: {item.message_subject}")
     typer.echo("")
-    typer.echo(item.message_body or "")
+    typer.echo(item.message_body)
 
 
 @queue_app.command("export")

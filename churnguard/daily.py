@@ -26,7 +26,7 @@ from features.contacts import (
     silent_since_contact,
 )
 from features.engine import connect_warehouse
-from features.language import customer_languages
+from features.language import customer_languages, primary_subtag
 from features.publish import publish_snapshot, published_day, write_parquet_atomically
 from features.snapshot import build_snapshot
 from features.value import snapshot_expected_value, value_at_risk
@@ -262,6 +262,7 @@ def _run_daily(
     )
     # before the snapshot is published: the service reads the monitor's figures when it reloads
     monitored = monitor(settings, as_of, snapshot=snapshot, loaded=(scorer, version))
+    default_language = primary_subtag(settings.language)
     snapshot_path = publish_snapshot(
         snapshot,
         settings.snapshots_dir,
@@ -269,6 +270,10 @@ def _run_daily(
         FEATURE_NAMES,
         FEATURE_CATALOGUE_VERSION,
         expected_saving=scores["expected_saving"].to_numpy(),
+        languages=[
+            languages.get(customer, default_language)
+            for customer in snapshot["customer_id"].astype(str)
+        ],
     )
 
     queues = build_daily_queues(

@@ -34,6 +34,7 @@ class PublishedSnapshot:
     row_of: dict[str, int]
     path: Path
     expected_saving: np.ndarray | None = None  # the day's decision per row, when published with it
+    languages: np.ndarray | None = None  # each row's language as the daily job resolved it
 
     def lookup(self, customer_id: str) -> np.ndarray | None:
         row = self.row_of.get(customer_id)
@@ -56,16 +57,20 @@ def publish_snapshot(
     feature_names: tuple[str, ...],
     catalogue_version: str,
     expected_saving: np.ndarray | None = None,
+    languages: np.ndarray | list[str] | None = None,
 ) -> Path:
     """Write the snapshot and move the `latest.json` pointer to it unless the pointer already names
     a later day (a backfill); return the Parquet path. `expected_saving`: the daily job's best
-    expected saving per row, served beside the score."""
+    expected saving per row, served beside the score; `languages`: each customer's language (the
+    one their queue items are written in), so /score says reasons in it too."""
     missing = [name for name in ("customer_id", *feature_names) if name not in snapshot.columns]
     if missing:
         raise ValueError(f"snapshot to publish lacks columns {missing}")
     published = snapshot[["customer_id", *feature_names]]
     if expected_saving is not None:
         published = published.assign(expected_saving=np.asarray(expected_saving, dtype="float64"))
+    if languages is not None:
+        published = published.assign(language=np.asarray(languages, dtype=object))
     path = write_parquet_atomically(
         published,
         snapshots_dir / f"features_{as_of.isoformat()}.parquet",
@@ -126,4 +131,5 @@ def load_published_snapshot(snapshots_dir: Path) -> PublishedSnapshot | None:
         expected_saving=frame["expected_saving"].to_numpy(dtype=np.float64, na_value=np.nan)
         if "expected_saving" in frame.columns
         else None,
+        languages=frame["language"].astype(str).to_numpy() if "language" in frame.columns else None,
     )

@@ -150,6 +150,22 @@ class QueueItem(BaseModel):
         return self.state in UNFINISHED_STATES and self.due_at is not None and self.due_at < now
 
 
+class ItemMove(BaseModel):
+    """One recorded move of a queue item: who acted, and whose claim the item was under."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_id: int
+    moved_at: datetime
+    from_state: ItemState
+    to_state: ItemState
+    agent: str = Field(description="Who acted, as bound to their key ('ann via agents-team-a').")
+    claimant: str | None = Field(None, description="Who held the claim when it moved.")
+    supervised: bool = Field(
+        False, description="The agent moved someone else's claim (a key with role supervisor)."
+    )
+
+
 class QueueRunReport(BaseModel):
     """What one day's build did: how many were queued, held out, and left out by which rule."""
 

@@ -258,11 +258,12 @@ def choose_by_saving(
     sentences: np.ndarray,
     savings: pd.DataFrame,
     playbooks: Playbooks,
+    languages: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per customer: the playbook with the largest expected saving and that saving; the reason
-    recorded is the strongest one the chosen playbook answers (else the strongest). A customer a
-    precedence rule picked keeps that rule's team and is expected to save what their best playbook
-    saves."""
+    recorded is the strongest one the chosen playbook answers (else the strongest), in the
+    customer's language (`languages`, default English). A customer a precedence rule picked keeps
+    that rule's team and is expected to save what their best playbook saves."""
     from outreach.saving import best_playbook
 
     best_names, best = best_playbook(savings)
@@ -273,7 +274,8 @@ def choose_by_saving(
         if rule_names[i] in playbooks.precedence:
             names[i] = rule_names[i]
             continue
-        fields = [_reason_fields(r) for r in (customer_reasons or [])]
+        language = languages[i] if languages is not None else "en"
+        fields = [_reason_fields(r, language) for r in (customer_reasons or [])]
         own = next(((c, s) for c, s in fields if answers.get(c) == names[i]), None)
         codes[i], sentences[i] = own if own is not None else (fields[0] if fields else (None, ""))
     return names, codes, sentences, best
@@ -502,7 +504,7 @@ def select_outreach(
     frame["expected_saving"] = np.nan
     if kept_savings is not None:
         names, codes, sentences, frame["expected_saving"] = choose_by_saving(
-            reasons, names, codes, sentences, kept_savings, playbooks
+            reasons, names, codes, sentences, kept_savings, playbooks, frame["language"].tolist()
         )
     frame["playbook"], frame["reason_code"], frame["reason_sentence"] = names, codes, sentences
     allowed, preferred = allowed_channels(

@@ -37,6 +37,7 @@ from outreach.playbooks import Playbooks
 from outreach.records import (
     OPEN_STATES,
     UNFINISHED_STATES,
+    ItemMove,
     ItemNotFound,
     ItemState,
     NoQueueBuilt,
@@ -46,7 +47,7 @@ from outreach.records import (
     QueueRunReport,
     check_transition,
 )
-from outreach.tables import control_members, history, queue_items, runs
+from outreach.tables import control_members, history, item_moves, queue_items, runs
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SYSTEM_AGENT = "churnguard"
@@ -300,10 +301,13 @@ class OutreachStore:
         message_subject: str | None = None,
         message_body: str | None = None,
         playbooks: Playbooks | None = None,
+        supervisor: bool = False,
     ) -> QueueItem:
         """Move an item to `state`, recording who and when; illegal moves raise IllegalTransition.
 
-        Only the agent who claimed an item may move it on from `claimed`. Moving to `contacted`
+        Only the agent who claimed an item may move it on from `claimed`, or a `supervisor`; every
+        move is recorded (`moves`) with the acting agent and the claimant, so a supervisor's move
+        of someone else's claim keeps both names. Moving to `contacted`
         also records the outreach in the history that cooldown reads, and keeps the draft as the
         agent edited it (`message_subject`, `message_body`: what was sent). `no_answer` and
         `resolved` schedule the next step (`outreach.followups.next_step`, policy from `playbooks`,
@@ -330,7 +334,7 @@ class OutreachStore:
                 raise ItemNotFound(f"no queue item with id {item_id}")
             current = ItemState(row["state"])
             check_transition(item_id, current, target)
-            if current is ItemState.CLAIMED and row["claimed_by"] != agent:
+            if current is ItemState.CLAIMED and row["claimed_by"] != agent and not supervisor:
                 raise NotClaimant(
                     f"item {item_id} is claimed by {row['claimed_by']!r}, not {agent!r}; only they can move it on"
                 )
@@ -353,6 +357,17 @@ class OutreachStore:
                 update(queue_items)
                 .where(queue_items.c.id == item_id, queue_items.c.state == current.value)
                 .values(**values)
+            )
+            connection.execute(
+                insert(item_moves).values(
+                    item_id=item_id,
+                    moved_at=now,
+                    from_state=current.value,
+                    to_state=target.value,
+                    agent=agent,
+                    claimant=row["claimed_by"],
+                    supervised=bool(row["claimed_by"]) and row["claimed_by"] != agent,
+                )
             )
             if target is ItemState.CONTACTED:
                 connection.execute(
@@ -444,6 +459,13 @@ class OutreachStore:
             )
 
         return sorted(items, key=order)
+
+    def moves(self, item_id: int) -> list[ItemMove]:
+        """Every recorded move of an item, oldest first: who acted and whose claim it was."""
+        query = select(item_moves).where(item_moves.c.item_id == item_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(item_moves.c.id)).mappings().all()
+        return [ItemMove.model_validate(dict(row)) for row in rows]
 
     def scheduled_by(self, item_id: int) -> list[QueueItem]:
         """The steps an item's outcome scheduled (a retry or a follow-up check)."""

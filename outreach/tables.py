@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -16,12 +17,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 QUEUE_ITEMS = "outreach_queue_items"
 CONTROL_MEMBERS = "outreach_control_members"
 RUNS = "outreach_runs"
 HISTORY = "outreach_history"
+MOVES = "outreach_item_moves"
 VERSION_TABLE = "outreach_alembic_version"
 
 metadata = MetaData()
@@ -126,4 +129,19 @@ history = Table(
     Column("action", String(256)),
     Column("agent", String(128)),
     Index("ix_outreach_history_customer_time", "customer_id", "contacted_at"),
+)
+
+# 0005: every recorded move of an item: who acted (bound to their key) and whose claim it was
+item_moves = Table(
+    MOVES,
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, nullable=False),
+    Column("moved_at", DateTime, nullable=False),
+    Column("from_state", String(16), nullable=False),
+    Column("to_state", String(16), nullable=False),
+    Column("agent", String(128), nullable=False),
+    Column("claimant", String(128)),
+    Column("supervised", Boolean, nullable=False, server_default=false()),
+    Index("ix_outreach_item_moves_item", "item_id", "moved_at"),
 )

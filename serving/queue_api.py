@@ -3,8 +3,9 @@
 The store does the work (`outreach.store.OutreachStore`: atomic claims, the item state machine);
 this module maps HTTP to it. Who acts is bound to the API key: a key acts as itself, or as a name
 typed on the page recorded with the key ("ann via agents-team-a"), so no key can pass for another
-key's agents or move their claims; a key with role `supervisor` may act for any agent. A key limited
-to teams works only their queues.
+key's agents or move their claims. A key with role `supervisor` is bound the same way and may move
+anyone's claim: the store records both who acted and whose claim it was. A key limited to teams
+works only their queues.
 """
 
 from __future__ import annotations
@@ -176,8 +177,8 @@ def _agent(request: Request, given: str | None) -> str:
     key = request.scope.get(KEY_SCOPE)
     if key is None:
         return given or "unknown"
-    if key.supervises or given in (None, key.name):
-        return given or key.name
+    if given in (None, key.name):
+        return key.name
     return f"{given} via {key.name}"
 
 
@@ -313,6 +314,7 @@ def build_queue_app(
         item = store().item(item_id)
         _require_team(request, item.team)
         _require_own_claim(request, item, agent)
+        key = request.scope.get(KEY_SCOPE)
         return store().transition(
             item_id,
             body.state,
@@ -320,6 +322,7 @@ def build_queue_app(
             body.notes,
             message_subject=body.message_subject,
             message_body=body.message_body,
+            supervisor=key is not None and key.supervises,
         )
 
     @app.get("/queue/{team}/export.csv", response_class=CsvResponse)

@@ -8,10 +8,27 @@ from typing import Annotated, Final, Literal
 import bentoml
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.reasons import LANGUAGES as REASON_LANGUAGES
+
 MAX_CUSTOMERS_PER_REQUEST: Final = 1_000
 
 # Strict: "80" is not a number and "yes" is not a boolean; a CRM that sends them has a bug to fix.
 FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+# A BCP 47 tag as CRMs send them (`ja`, `ja-JP`, `en_GB`); whether it is supported is checked after.
+LanguageTag = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        max_length=35,
+        examples=["ja"],
+    ),
+]
+LANGUAGE_HELP: Final = (
+    "Language to write the reasons in, a BCP 47 tag (`en`, `ja`, `ja-JP`: its primary subtag "
+    f"decides). Supported: {', '.join(REASON_LANGUAGES)} (the reason catalogue's); any other is "
+    "refused (400)."
+)
 
 
 class CustomerToScore(BaseModel):
@@ -36,6 +53,14 @@ class CustomerToScore(BaseModel):
         "refused (400).",
         examples=[{"days_since_last_order": 140.0, "late_deliveries_90d": 2.0}],
     )
+    language: LanguageTag | None = Field(
+        None,
+        description=LANGUAGE_HELP
+        + " Default: the request's `language`, else the customer's language as the daily job "
+        "resolved it (customers.language, else the language of their own texts, else "
+        "CHURNGUARD_LANGUAGE; the queue's drafts use the same), else CHURNGUARD_LANGUAGE for "
+        "inline features.",
+    )
 
 
 class ScoreRequest(bentoml.IODescriptor):
@@ -55,6 +80,11 @@ class ScoreRequest(bentoml.IODescriptor):
         strict=True,
         description="Whether to explain each score with up to three reasons (costs a little time).",
     )
+    language: LanguageTag | None = Field(
+        None,
+        description=LANGUAGE_HELP
+        + " For every customer of the request that does not give its own `language`.",
+    )
 
 
 class Reason(BaseModel):
@@ -64,8 +94,8 @@ class Reason(BaseModel):
         description="Reason code the outreach playbooks understand, e.g. LATE_DELIVERY."
     )
     sentence: str = Field(
-        description="The reason in words, from the customer's values, e.g. '2 late deliveries in the "
-        "last 90 days'."
+        description="The reason in words, from the customer's values, in the result's `language`, "
+        "e.g. '2 late deliveries in the last 90 days' or '直近90日で配送の遅れが2件ありました'."
     )
     contribution: float = Field(
         description="How much this reason raised the risk, in log-odds (TreeSHAP); larger is stronger."
@@ -94,6 +124,11 @@ class ScoredCustomer(BaseModel):
     )
     reasons: list[Reason] | None = Field(
         description="Up to three reasons, strongest first; null when the request said reasons=false."
+    )
+    language: str = Field(
+        description="Language (primary subtag) the reasons are written in: the customer's or the "
+        "request's `language`, else the customer's language as the daily job resolved it, else "
+        "CHURNGUARD_LANGUAGE."
     )
     model_version: str = Field(description="Registry version of the model that scored.")
     features_source: Literal["snapshot", "inline"] = Field(

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from features.catalogue import FEATURES_BY_NAME, SIGNED_FEATURES
+from features.language import primary_subtag
+from models.reasons import LANGUAGES
 from serving.problems import validation_problem
 from serving.schemas import (
     CustomerToScore,
@@ -69,6 +71,52 @@ def check_feature_names(customers: Sequence[CustomerToScore], column_of: dict[st
     if detail:
         body = validation_problem([d.model_dump() for d in detail[:100]])
         raise RequestProblem(400, body["error"], detail[:100])
+
+
+def check_languages(customers: Sequence[CustomerToScore], request_language: str | None) -> None:
+    """A language the reason catalogue does not speak is refused (400, naming where), rather than
+    answered in English the CRM did not ask for."""
+    asked: list[tuple[list[str | int], str]] = []
+    if request_language is not None:
+        asked.append((["language"], request_language))
+    asked += [
+        (["customers", i, "language"], customer.language)
+        for i, customer in enumerate(customers)
+        if customer.language is not None
+    ]
+    detail = [
+        ProblemDetail(
+            loc=loc,
+            msg=f"unsupported language {tag!r}; expected one of {', '.join(LANGUAGES)} "
+            "(a BCP 47 tag such as ja or ja-JP)",
+            type="unsupported_language",
+        )
+        for loc, tag in asked
+        if primary_subtag(tag) not in LANGUAGES
+    ]
+    if detail:
+        body = validation_problem([d.model_dump() for d in detail[:100]])
+        raise RequestProblem(400, body["error"], detail[:100])
+
+
+def result_language(
+    customer: CustomerToScore,
+    request_language: str | None,
+    loaded: Loaded,
+    default_language: str,
+) -> str:
+    """The language a customer's reasons are said in: theirs as asked, the request's, the one the
+    daily job resolved for them (published with the snapshot), else the shop's."""
+    for asked in (customer.language, request_language):
+        if asked is not None:
+            return primary_subtag(asked)
+    snapshot = loaded.snapshot
+    if customer.features is None and snapshot is not None and snapshot.languages is not None:
+        resolved = primary_subtag(str(snapshot.languages[snapshot.row_of[customer.customer_id]]))
+        if resolved in LANGUAGES:
+            return resolved
+    shop = primary_subtag(default_language)
+    return shop if shop in LANGUAGES else "en"
 
 
 def assemble_matrix(
@@ -137,10 +185,13 @@ def score_request(
     with_reasons: bool = True,
     top_k: int = TOP_K_REASONS,
     log_salt: str = "",
+    language: str | None = None,
+    default_language: str = "en",
 ) -> tuple[ScoreResponse, Counter[str]]:
     """Score every customer of a request with one model call; return the response and per-outcome
-    counts (for metrics)."""
+    counts (for metrics). Reasons are said in each customer's language (`result_language`)."""
     check_feature_names(customers, loaded.column_of)
+    check_languages(customers, language)
     X, positions, unscored = assemble_matrix(customers, loaded)
     results: list[ScoredCustomer | UnscoredCustomer | None] = [None] * len(customers)
     outcomes: Counter[str] = Counter()
@@ -169,11 +220,12 @@ def score_request(
         for slot, (i, p) in enumerate(zip(positions, probability.tolist(), strict=True)):
             customer = customers[i]
             inline = customer.features is not None
+            said_in = result_language(customer, language, loaded, default_language)
             reasons = (
                 [
                     Reason.model_construct(
                         code=r.code,
-                        sentence=r.sentence,
+                        sentence=r.sentence_in(said_in),
                         contribution=round(float(r.contribution), 4),
                     )
                     for r in explained[slot]
@@ -189,6 +241,7 @@ def score_request(
                 percentile=percentiles[slot],
                 expected_saving=None if inline else _day_saving(loaded, customer.customer_id),
                 reasons=reasons,
+                language=said_in,
                 model_version=loaded.model_version,
                 features_source="inline" if inline else "snapshot",
                 features_as_of=None if inline else as_of,

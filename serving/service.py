@@ -69,6 +69,7 @@ class ChurnService:
     def __init__(self) -> None:
         settings = get_settings()
         self.serving = get_serving_settings()
+        self.shop_language = settings.language
         logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietValidationErrors())
         from serving.registry import RegistrySource  # imports MLflow: only in the worker
 
@@ -105,7 +106,9 @@ class ChurnService:
             runtime.queue.close()
 
     @bentoml.api(route="/score", input_spec=ScoreRequest)
-    async def score(self, customers: list[CustomerToScore], reasons: bool = True) -> ScoreResponse:
+    async def score(
+        self, customers: list[CustomerToScore], reasons: bool = True, language: str | None = None
+    ) -> ScoreResponse:
         """Churn probability, risk band, percentile and (if asked) reasons for up to 1,000 customers,
         each by id (features from the latest published snapshot) or with its features inline."""
         loaded = self.state.current
@@ -115,9 +118,17 @@ class ChurnService:
                 single(f"no model loaded: {report['reason']}", [], "not_ready"), status_code=503
             )
         salt = self.serving.log_salt
+        shop_language = self.shop_language
 
         def answer() -> tuple[ScoreResponse, Counter[str]]:
-            return score_request(customers, loaded, reasons, log_salt=salt)
+            return score_request(
+                customers,
+                loaded,
+                reasons,
+                log_salt=salt,
+                language=language,
+                default_language=shop_language,
+            )
 
         try:
             if len(customers) <= INLINE_MAX_CUSTOMERS:

@@ -166,3 +166,48 @@ def test_a_backfill_writes_its_day_but_never_moves_production_backwards(home: Pa
     said = daily.format_daily_report(backfill)
     assert f"a backfill: the service keeps serving {current.as_of}" in said
     assert "published for the service" in daily.format_daily_report(current)
+
+
+def test_the_published_snapshot_carries_each_customers_language_as_the_queue_does(
+    home: Path,
+) -> None:
+    """/score by customer id says reasons in the language the daily job resolved for the customer
+    (customers.language, else their texts', else CHURNGUARD_LANGUAGE): the one their queue item and
+    draft are written in."""
+    from features.publish import latest_pointer
+    from models.pyfunc import load_scorer
+    from serving.schemas import CustomerToScore
+    from serving.scoring import score_request
+    from serving.state import assemble, pointer_stamp
+
+    settings = Settings(home=home)
+    con = connect(settings.warehouse_path)
+    con.execute("UPDATE customers SET language = 'ja-JP' WHERE hash(customer_id) % 2 = 0")
+    stated = dict(con.execute("SELECT customer_id, language FROM customers").fetchall())
+    con.close()
+    report = daily.run_daily(settings, config=OutreachConfig(min_churn_probability=0.0))
+
+    published = load_published_snapshot(settings.snapshots_dir)
+    language_of = dict(zip(published.customer_ids, published.languages, strict=True))
+    assert {language_of[c] for c in language_of if stated.get(c) == "ja-JP"} == {"ja"}
+    assert "en" in set(language_of.values())
+    store = open_store(settings.queue_database_url)
+    items = store.items(report.as_of)
+    store.close()
+    assert {"ja", "en"} <= set(items["language"])
+    assert (items["language"] == items["customer_id"].map(language_of)).all()
+
+    scorer, version = load_scorer(settings.resolved_model_uri, settings.tracking_uri)
+    loaded = assemble(
+        scorer, version.version, published, pointer_stamp(latest_pointer(settings.snapshots_dir))
+    )
+    queued = items.drop_duplicates("customer_id").head(20)
+    response, _ = score_request(
+        [CustomerToScore(customer_id=c) for c in queued["customer_id"]],
+        loaded,
+        default_language=settings.language,
+    )
+    for result, (_, item) in zip(response.results, queued.iterrows(), strict=True):
+        assert result.language == item["language"]
+        if result.reasons:  # the queue records the reason its playbook answers, in the same words
+            assert item["reason_sentence"] in [reason.sentence for reason in result.reasons]

@@ -184,18 +184,147 @@ def test_a_full_disk_stops_ingest_in_one_line_and_leaves_the_warehouse_as_it_was
 
 
 @pytest.mark.slow
-def test_a_locked_mlflow_store_is_one_line_and_exit_2(trained_home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["promote"], ["train", "--horizon-days", "90"]])
+def test_a_locked_mlflow_store_is_one_line_and_exit_2(
+    trained_home: Path, tmp_path: Path, command: list[str]
+) -> None:
+    """The SQLite MLflow store held by another process's exclusive transaction (an MLflow UI or
+    another train writing): `train` and `promote` say so in one line, exit 2, and change nothing."""
     import sqlite3
 
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
+    versions = "SELECT count(*) FROM model_versions"
+    before = sqlite3.connect(home / "mlflow.db").execute(versions).fetchall()
     holder = sqlite3.connect(home / "mlflow.db", timeout=0)
     try:
         holder.execute("BEGIN EXCLUSIVE")  # another process writing the store, holding its lock
-        locked = _run(home, "promote")
+        locked = _run(home, *command)
     finally:
         holder.rollback()
         holder.close()
     assert locked.returncode == 2, locked.stdout + locked.stderr
-    assert "Traceback" not in locked.stderr and len(_told(locked.stderr)) == 1
-    assert "is locked by another process" in locked.stderr and "run again" in locked.stderr
+    assert "Traceback" not in locked.stderr and len(_told(locked.stderr)) == 1, locked.stderr
+    (line,) = _told(locked.stderr)
+    assert line.startswith(f"error: {command[0]} stopped: the MLflow store sqlite:///")
+    assert "is locked by another process" in line and "run again" in line
+    assert sqlite3.connect(home / "mlflow.db").execute(versions).fetchall() == before
+
+
+@pytest.fixture()
+def queue_on_postgres(postgres_url: str):
+    """A throwaway schema on the test PostgreSQL: the queue database URL, and an engine on it."""
+    import sqlalchemy
+
+    schema = f"daily_race_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    url = sqlalchemy.make_url(postgres_url).update_query_dict(
+        {"options": f"-csearch_path={schema}"}
+    )
+    engine = sqlalchemy.create_engine(url)
+    try:
+        yield url.render_as_string(hide_password=False), engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _daily_on(home: Path, url: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [CHURNGUARD, "--log-level", "ERROR", "daily", *args],
+        env={**_env(home), "CHURNGUARD_DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _queue_state(engine) -> tuple[list, list, int]:
+    """Days built (with their item counts), duplicated (day, customer) items, and all items."""
+    import sqlalchemy
+
+    with engine.connect() as connection:
+        runs = connection.execute(
+            sqlalchemy.text("SELECT queue_date, queued FROM outreach_runs ORDER BY queue_date")
+        ).all()
+        doubled = connection.execute(
+            sqlalchemy.text(
+                "SELECT queue_date, customer_id FROM outreach_queue_items "
+                "GROUP BY queue_date, customer_id HAVING count(*) > 1"
+            )
+        ).all()
+        (items,) = connection.execute(
+            sqlalchemy.text("SELECT count(*) FROM outreach_queue_items")
+        ).one()
+    return [tuple(run) for run in runs], doubled, items
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_two_dailies_at_once_on_postgresql_never_crash_nor_double_the_queue(
+    trained_home: Path, tmp_path: Path, queue_on_postgres
+) -> None:
+    """Real concurrent `churnguard daily` processes with the queue database on PostgreSQL: on one
+    home, the second (and third) exit 2 naming the running one; on two homes sharing the database
+    (two machines), both finish and the day is built once. No traceback, no temporary file left."""
+    url, engine = queue_on_postgres
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+
+    con = duckdb.connect(str(Settings(home=home).warehouse_path), read_only=True)
+    (last,) = con.execute("SELECT max(ordered_at)::DATE FROM orders").fetchall()[0]
+    con.close()
+    today = (last + timedelta(days=1)).isoformat()
+    # Another writer's half-written files, under the names a shared temporary scheme would use:
+    # a run must never write into them nor rename them away (each writer's temporary is its own).
+    theirs = [
+        home / "exports" / f"scores_{today}.parquet.partial",
+        home / "snapshots" / f"features_{today}.parquet.partial",
+        home / "snapshots" / "latest.json.partial",
+    ]
+    for path in theirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"another writer, half way")
+
+    # Three at once on one home: each builds the day, finds it built, or is told who runs.
+    jobs = [_daily_on(home, url, "--as-of", today) for _ in range(3)]
+    outcomes = []
+    for job in jobs:
+        out, err = job.communicate(timeout=600)
+        assert "Traceback" not in err, err
+        if job.returncode == 2:
+            (line,) = _told(err)
+            others = "|".join(str(other.pid) for other in jobs if other is not job)
+            assert re.match(rf"^error: another daily is running \(pid ({others}) since ", line)
+            outcomes.append("told who runs")
+        else:
+            assert job.returncode == 0, out + err
+            outcomes.append("already built" if "already built earlier" in out else "built")
+    assert outcomes.count("built") == 1, outcomes
+    (built,), doubled, items = _queue_state(engine)
+    assert doubled == [] and built[1] == items > 0
+
+    # Two machines (homes) sharing the queue database, racing for the same day: it is built once.
+    second_home = tmp_path / "second-home"
+    shutil.copytree(trained_home, second_home)
+    day = (built[0] + timedelta(days=7)).isoformat()
+    racing = [_daily_on(h, url, "--as-of", day) for h in (home, second_home)]
+    results = []
+    for job in racing:
+        out, err = job.communicate(timeout=600)
+        results.append((job.returncode, out, err))
+    for code, out, err in results:
+        assert code == 0, out + err
+        assert "Traceback" not in err
+    said = [out for _, out, _ in results]
+    assert sum("already built" in out for out in said) <= 1, said
+    runs, doubled, items = _queue_state(engine)
+    assert [run[0].isoformat() for run in runs] == [built[0].isoformat(), day]
+    assert doubled == [] and items == sum(run[1] for run in runs)
+    assert [path.read_bytes() for path in theirs] == [b"another writer, half way"] * 3
+    for folder in (home, second_home):
+        assert set(folder.rglob("*.partial")) <= set(theirs)  # none of their own left behind

@@ -100,6 +100,29 @@ def test_ingest_stores_each_texts_language_and_leaves_unsupported_ones_unscored(
     assert result.sentiment["by_language"]["ja"]["scorer"] == "ja-lexicon"
     assert result.table("feedback").loaded == 4  # an unscored text is still loaded, never lost
 
+    # ... and gives no reason: the furious Korean review is not read as unhappy (nor as happy)
+    from datetime import date
+
+    from features.catalogue import FEATURES_BY_NAME
+    from features.snapshot import build_snapshot
+    from models.reasons import RULES_BY_FEATURE, reason_for
+
+    con = warehouse.connect(get_settings().warehouse_path, read_only=True)
+    snapshot = build_snapshot(con, date(2024, 2, 1)).set_index("customer_id")
+    con.close()
+    feedback_features = [
+        name for name in RULES_BY_FEATURE if "feedback" in FEATURES_BY_NAME[name].source
+    ]
+
+    def feedback_reasons(customer: str) -> list[str]:
+        values = snapshot.loc[customer].to_dict()
+        found = (reason_for(name, values, 1.0) for name in feedback_features)
+        return [reason.code for reason in found if reason is not None]
+
+    assert feedback_reasons("c2")  # the Japanese one, scored, explains the risk
+    assert feedback_reasons("c3") == []
+    assert np.isnan(snapshot.loc["c3", "mean_text_sentiment_365d"])  # no score, not 0
+
 
 def test_the_customers_language_is_stated_else_their_texts_else_the_shops() -> None:
     from features.language import customer_language

@@ -71,9 +71,12 @@ def test_shop_data_is_never_run_as_a_template() -> None:
     assert "{{ 7*7 }}" in draft.body and "49" not in draft.body
 
 
+@pytest.mark.parametrize("by_saving", [False, True], ids=["by-reason", "by-expected-saving"])
 def test_queue_items_carry_reason_and_draft_in_each_customers_language(
-    playbooks: Playbooks,
+    playbooks: Playbooks, by_saving: bool
 ) -> None:
+    """Also when the playbook is chosen by expected saving, as the daily job always does (that path
+    once recorded the English sentence for everyone)."""
     scored = pd.DataFrame(
         {
             "customer_id": ["jp1", "en1", "xx1"],
@@ -92,6 +95,12 @@ def test_queue_items_carry_reason_and_draft_in_each_customers_language(
         playbooks,
         OutreachConfig(control_fraction=0.0),
         languages={"jp1": "ja", "en1": "en-GB", "xx1": "ko"},
+        savings=pd.DataFrame(
+            {name: [1.0, 1.0, 1.0] for name in playbooks.action_names()}
+            | {"apology_status_update": [10.0, 10.0, 10.0], "default": [0.0, 0.0, 0.0]}
+        )
+        if by_saving
+        else None,
     )
     items = selection.items.set_index("customer_id")
     assert items.loc["jp1", "language"] == "ja"

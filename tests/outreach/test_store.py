@@ -39,7 +39,7 @@ def test_upgrade_creates_the_tables_on_an_empty_database_and_reruns_as_a_no_op(
         "outreach_runs",
         "outreach_history",
     } <= tables
-    assert versions == [("0004",)]
+    assert versions == [("0005",)]
 
 
 def test_rebuilding_a_day_writes_nothing_and_reports_already_built(store: OutreachStore) -> None:
@@ -212,3 +212,75 @@ def test_claims_follow_priority_and_stop_when_the_queue_is_empty(store: Outreach
     assert store.claim("service-recovery", 5, "bob") == []
     with pytest.raises(OutreachError, match="n must be at least 1"):
         store.claim("service-recovery", 0, "bob")
+
+
+def _upgrade_to(url: str, revision: str) -> None:
+    """The queue database as an older churnguard left it (`alembic upgrade REVISION`)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from outreach.store import MIGRATIONS_DIR
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS_DIR))
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_items_queued_before_drafts_say_what_they_are_after_the_upgrade(store_url: str) -> None:
+    """A row of the schema before drafts (0003) has an English reason and no language, channels or
+    due time: after the upgrade it is English, due by its team's service level, and a no answer
+    retries on the channel it was queued on; the agent is told it has no draft."""
+    _upgrade_to(store_url, "0003")
+    engine = make_engine(store_url)
+    row = {
+        "queue_date": DAY,
+        "customer_id": "old-1",
+        "team": "customer-care",
+        "playbook": "apology_status_update",
+        "action": "apologise and give the delivery status",
+        "channel": "email",
+        "reason_code": "LATE_DELIVERY",
+        "reason_sentence": "latest order 4 days behind its promised delivery day",
+        "churn_probability": 0.9,
+        "expected_value": 100.0,
+        "value_at_risk": 90.0,
+        "priority_rank": 1,
+        "state": "queued",
+        "playbook_version": "1",
+        "created_at": datetime(2025, 3, 3, 6),
+    }
+    try:
+        with engine.begin() as connection:
+            columns = ", ".join(row)
+            values = ", ".join(f":{name}" for name in row)
+            connection.execute(
+                sqlalchemy.text(f"INSERT INTO outreach_queue_items ({columns}) VALUES ({values})"),
+                [row, {**row, "customer_id": "old-2", "state": "resolved"}],
+            )
+    finally:
+        engine.dispose()
+
+    store = OutreachStore.open(store_url)
+    try:
+        old, done = (store.items(DAY).set_index("customer_id").loc[c] for c in ("old-1", "old-2"))
+        assert old["language"] == done["language"] == "en"  # what its reason is written in
+        work = store.work_list("customer-care", DAY, now=datetime(2025, 3, 5))
+        assert [i.customer_id for i in work] == ["old-1", "old-2"]  # the open one overdue, first
+        item = work[0]
+        assert item.channels == ["email"] and work[1].due_at is None
+        assert item.due_at == datetime(2025, 3, 4)  # customer-care: 24 hours
+        assert item.is_overdue(datetime(2025, 3, 5)) and item.message_body is None
+        store.claim("customer-care", 1, "ann", queue_date=DAY, now=datetime(2025, 3, 5, 9))
+        store.transition(item.id, "contacted", "ann", now=datetime(2025, 3, 5, 10))
+        store.transition(item.id, "no_answer", "ann", now=datetime(2025, 3, 5, 11))
+        (retry,) = store.scheduled_by(item.id)
+        assert (retry.step, retry.channel, retry.language) == ("retry", "email", "en")
+        assert retry.message_body and "latest order 4 days behind" in retry.message_body
+    finally:
+        store.close()

@@ -7,6 +7,7 @@ import re
 import socket
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -220,7 +221,36 @@ def test_agent_sees_overdue_first_and_each_customers_draft_in_their_language(
             no_answer.click()
             expect(page.locator(f"tr[data-item='{item_id}'] .state")).to_have_text("no answer")
             assert page.locator("#message").inner_text() == ""
+            english.locator("button[data-state=contacted]").click()
+            english.locator("button[data-state=resolved]").click()
+            expect(english.locator(".state")).to_have_text("resolved")
             page.screenshot(path=str(serving_home / "agent-page.png"), full_page=True)
+
+            # Each step shows on its own day (once that day's daily built its queue), after the
+            # overdue items, with its own draft in the customer's language.
+            retry_day, check_day = _build_days_after(playbooks_policy())
+            page.fill("#date", retry_day.isoformat())
+            page.click("#load")
+            retry_row = page.locator("#rows tr", has=page.locator(".step", has_text="retry #2"))
+            expect(retry_row).to_contain_text("new-ja")
+            expect(retry_row.locator("td[data-label=Channel]")).to_contain_text("sms")
+            expect(retry_row.locator("td[data-label='Why at risk']")).to_have_text(
+                "最新のご注文はお約束の日より4日遅れました"
+            )
+            day_before = check_day - timedelta(days=1)
+            page.fill("#date", day_before.isoformat())
+            page.click("#load")
+            expect(page.locator("#rows tr", has_text=f"later-{day_before}")).to_be_visible()
+            expect(page.locator("#rows .step", has_text="follow-up")).to_have_count(0)
+            page.fill("#date", check_day.isoformat())
+            page.click("#load")
+            check_row = page.locator("#rows tr", has=page.locator(".step", has_text="follow-up"))
+            expect(check_row).to_contain_text("new-en")
+            expect(check_row.locator("summary")).to_have_text("Did everything arrive?")
+            check_row.locator("summary").click()
+            expect(check_row.locator("textarea.body")).to_have_value(
+                re.compile("we told you we would put this right")
+            )
         finally:
             browser.close()
     store = open_store(get_settings().queue_database_url)
@@ -231,3 +261,35 @@ def test_agent_sees_overdue_first_and_each_customers_draft_in_their_language(
         store.close()
     assert item.message_body == "ご不便をおかけしました。<script>x</script>"
     assert (retry.step, retry.channel, retry.language) == ("retry", "sms", "ja")
+    assert retry.queue_date == retry_day
+
+
+def playbooks_policy():
+    from outreach.playbooks import load_playbooks
+
+    return load_playbooks().follow_up
+
+
+def _build_days_after(policy) -> tuple[date, date]:
+    """The retry's and the follow-up check's days, each with its queue built as that day's daily
+    would (another customer), so the page can open them."""
+    from common.settings import get_settings
+    from outreach.daily import build_daily_queues
+    from outreach.rules import OutreachConfig
+    from outreach.store import open_store, utcnow
+    from tests.serving.test_queue_drafts import late_scored
+
+    today = utcnow().date()
+    days = (
+        today + timedelta(days=policy.no_answer_retry_after_days),
+        today + timedelta(days=policy.resolved_check_after_days),
+    )
+    store = open_store(get_settings().queue_database_url)
+    try:
+        for day in sorted({*days, days[1] - timedelta(days=1)}):
+            build_daily_queues(
+                store, late_scored([f"later-{day}"]), None, day, OutreachConfig(control_fraction=0.0)
+            )
+    finally:
+        store.close()
+    return days

@@ -7,6 +7,7 @@ import csv
 import io
 
 from common.settings import get_settings
+from outreach.store import open_store
 from serving.keys import create_key
 
 
@@ -39,11 +40,48 @@ def test_a_key_cannot_move_another_keys_claim_unless_it_supervises(api, queued_t
     assert own.status_code == 200 and own.json()["contacted_by"] == "ann via agents"
     late = api.client.post(outcome, json={"state": "resolved"}, headers=_auth(other))
     assert late.status_code == 409
+    # a supervisor is bound to their key too: posing as ann is recorded as who it is
     supervised = api.client.post(
         outcome, json={"state": "resolved", "agent": "ann via agents"}, headers=_auth(boss)
     )
     assert supervised.status_code == 200, supervised.text
-    assert supervised.json()["state"] == "resolved"
+    moved = supervised.json()
+    assert moved["state"] == "resolved" and moved["outcome_by"] == "ann via agents via floor-lead"
+    assert moved["claimed_by"] == "ann via agents"  # whose claim it was stays on the item
+    store = open_store(get_settings().queue_database_url)
+    try:
+        moves = [
+            (m.to_state.value, m.agent, m.claimant, m.supervised) for m in store.moves(item["id"])
+        ]
+    finally:
+        store.close()
+    assert moves == [
+        ("contacted", "ann via agents", "ann via agents", False),
+        ("resolved", "ann via agents via floor-lead", "ann via agents", True),
+    ]
+
+
+def test_a_supervisor_handing_back_someone_elses_claim_leaves_both_names(api, queued_team):
+    """Handing back clears the claim on the item; the record of the move keeps it."""
+    boss, _ = create_key(get_settings().api_keys_path, "floor-lead", "supervisor")
+    claimed = api.client.post(
+        f"/queue/{queued_team}/claim",
+        json={"n": 1, "agent": "bob"},
+        headers=_auth(api.outreach_key),
+    )
+    item = claimed.json()["items"][0]
+    released = api.client.post(
+        f"/queue/items/{item['id']}/outcome", json={"state": "queued"}, headers=_auth(boss)
+    )
+    assert released.status_code == 200, released.text
+    assert released.json()["state"] == "queued" and released.json()["claimed_by"] is None
+    store = open_store(get_settings().queue_database_url)
+    try:
+        (move,) = store.moves(item["id"])
+    finally:
+        store.close()
+    assert (move.from_state.value, move.to_state.value) == ("claimed", "queued")
+    assert (move.agent, move.claimant, move.supervised) == ("floor-lead", "bob via agents", True)
 
 
 def test_a_key_limited_to_teams_works_only_their_queues(api, queued_team):

@@ -76,6 +76,9 @@ def test_unauthenticated_bad_body_is_401_not_400(api):
             ["customers", 0, "features", "days_since_last_order"],
         ),
         ({"customers": [{"customer_id": "a"}], "explain": True}, ["explain"]),
+        ({"customers": [{"customer_id": "a", "language": "ko"}]}, ["customers", 0, "language"]),
+        ({"customers": [{"customer_id": "a", "language": "日本語"}]}, ["customers", 0, "language"]),
+        ({"customers": [{"customer_id": "a"}], "language": "ko-KR"}, ["language"]),
     ],
 )
 def test_invalid_bodies_are_400_with_where(api, body, where):
@@ -84,6 +87,32 @@ def test_invalid_bodies_are_400_with_where(api, body, where):
     assert where in [d["loc"] for d in response.json()["detail"]]
     path = ".".join(str(p) for p in where).replace(".0.", "[0].")
     assert path in response.json()["error"], "the top line names the field"
+
+
+def test_reasons_come_in_the_language_asked_for(api, serving_world):
+    """A CRM scoring a Japanese customer asks for Japanese (per request or per customer); an
+    unsupported language is a 400 naming the ones there are, not English."""
+    ids = _ids(serving_world, 5)
+    english = api.score({"customers": ids}).json()["results"]
+    japanese = api.score({"customers": ids, "language": "ja"}).json()["results"]
+    mixed = api.score({"customers": [{**ids[0], "language": "ja-JP"}, ids[1]]}).json()["results"]
+    said = [r for r in english if r["reasons"]]
+    assert said, "some customer has reasons"
+    assert {r["language"] for r in english} == {"en"}
+    assert {r["language"] for r in japanese} == {"ja"}
+    for en, ja in zip(english, japanese, strict=True):
+        assert [r["code"] for r in en["reasons"]] == [r["code"] for r in ja["reasons"]]
+        assert all(r["sentence"].isascii() for r in en["reasons"])
+        assert not any(r["sentence"].isascii() for r in ja["reasons"])
+        assert en["churn_probability"] == ja["churn_probability"]
+    assert (mixed[0]["language"], mixed[1]["language"]) == ("ja", "en")
+    assert mixed[0]["reasons"] == japanese[0]["reasons"]
+    refused = api.score({"customers": ids, "language": "ko"})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == (
+        "language: unsupported language 'ko'; expected one of en, ja (a BCP 47 tag such as ja or "
+        "ja-JP)"
+    )
 
 
 def test_signed_features_may_be_negative(api):
@@ -190,6 +219,9 @@ def test_openapi_document_describes_the_request(api):
     assert (
         "description" in spec["components"]["schemas"]["CustomerToScore"]["properties"]["features"]
     )
+    language = spec["components"]["schemas"]["CustomerToScore"]["properties"]["language"]
+    assert "Supported: en, ja" in str(language) and "customers.language" in str(language)
+    assert "language" in request["properties"]
 
 
 def test_metrics_label_routes_not_raw_paths(api):

@@ -21,7 +21,7 @@ def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _scored(ids: list[str]) -> pd.DataFrame:
+def late_scored(ids: list[str]) -> pd.DataFrame:
     late = reason_for("days_late_last_order", {"days_late_last_order": 4.0}, 0.6).to_dict()
     return pd.DataFrame(
         {
@@ -67,7 +67,7 @@ def build_bilingual_queue() -> dict[str, str]:
             (today - timedelta(days=1), ["old-ja", "old-en"]),
             (TOMORROW, ["new-ja", "new-en"]),
         ):
-            build_daily_queues(store, _scored(ids), customers, day, config, languages=languages)
+            build_daily_queues(store, late_scored(ids), customers, day, config, languages=languages)
     finally:
         store.close()
     return languages
@@ -135,6 +135,9 @@ def test_edited_draft_is_kept_and_outcomes_schedule_the_next_step(api, bilingual
     api.client.post(f"/queue/items/{en['id']}/outcome", json={"state": "resolved"}, headers=headers)
 
     retry_day = (date.today() + timedelta(days=2)).isoformat()
+    day_before = (date.today() + timedelta(days=1)).isoformat()
+    work = api.client.get(f"/queue/{TEAM}/work?date={day_before}", headers=headers).json()
+    assert not [i for i in work["items"] if i["follows_item_id"] == ja["id"]]  # not before its delay
     work = api.client.get(f"/queue/{TEAM}/work?date={retry_day}", headers=headers).json()
     retry = next(i for i in work["items"] if i["follows_item_id"] == ja["id"])
     assert (retry["step"], retry["attempt"], retry["channel"], retry["language"]) == (
@@ -147,6 +150,8 @@ def test_edited_draft_is_kept_and_outcomes_schedule_the_next_step(api, bilingual
     work = api.client.get(f"/queue/{TEAM}/work?date={check_day}", headers=headers).json()
     check = next(i for i in work["items"] if i["follows_item_id"] == en["id"])
     assert check["step"] == "follow_up" and check["message_subject"] == "Did everything arrive?"
+    assert "we told you we would put this right" in check["message_body"]
+    assert check["language"] == "en" and check["channel"] == "email"
 
 
 def test_metrics_count_overdue_items(api, bilingual_queue):

@@ -168,3 +168,105 @@ def test_score_carries_the_days_expected_saving_next_to_the_probability(
     by_id, inline = response.results
     assert by_id.expected_saving == 6.0
     assert inline.expected_saving is None  # the day's decision is known only for the snapshot
+
+
+@pytest.fixture(scope="module")
+def bilingual(serving_world, champion, tmp_path_factory):
+    """The snapshot published as the daily job does, with each customer's language: every other
+    customer Japanese."""
+    from features.catalogue import FEATURE_CATALOGUE_VERSION, FEATURE_NAMES
+    from features.publish import latest_pointer, load_published_snapshot, publish_snapshot
+    from serving.state import assemble, pointer_stamp
+
+    folder = tmp_path_factory.mktemp("published-languages")
+    frame = serving_world.snapshot_frame
+    languages = ["ja" if i % 2 else "en" for i in range(len(frame))]
+    publish_snapshot(
+        frame,
+        folder,
+        serving_world.as_of,
+        FEATURE_NAMES,
+        FEATURE_CATALOGUE_VERSION,
+        languages=languages,
+    )
+    loaded = assemble(
+        champion, "1", load_published_snapshot(folder), pointer_stamp(latest_pointer(folder))
+    )
+    return loaded, dict(zip(frame["customer_id"].astype(str), languages, strict=True))
+
+
+def _with_reasons(loaded, language: str, n: int = 2) -> list[str]:
+    """Customers of `language` in the snapshot whose score has reasons."""
+    snapshot, found = loaded[0], []
+    for customer_id, lang in loaded[1].items():
+        if lang != language:
+            continue
+        response, _ = score_request(_customers({"customer_id": customer_id}), snapshot)
+        if response.results[0].reasons:
+            found.append(customer_id)
+        if len(found) == n:
+            return found
+    pytest.fail(f"no {language} customer with reasons in the snapshot")
+
+
+def test_reasons_are_said_in_the_customers_language_as_the_daily_job_resolved_it(bilingual):
+    loaded, _ = bilingual
+    (ja,), (en,) = _with_reasons(bilingual, "ja", 1), _with_reasons(bilingual, "en", 1)
+    response, _ = score_request(_customers({"customer_id": ja}, {"customer_id": en}), loaded)
+    japanese, english = response.results
+    assert (japanese.language, english.language) == ("ja", "en")
+    explained = loaded.scorer.explain(loaded.matrix[[loaded.snapshot.row_of[ja]]])[0]
+    assert [r.sentence for r in japanese.reasons] == [r.sentences["ja"] for r in explained]
+    assert not any(r.sentence.isascii() for r in japanese.reasons)
+    assert all(r.sentence.isascii() for r in english.reasons)
+
+
+def test_a_language_asked_for_wins_over_the_customers(bilingual):
+    loaded, _ = bilingual
+    (ja,), (en,) = _with_reasons(bilingual, "ja", 1), _with_reasons(bilingual, "en", 1)
+    response, _ = score_request(
+        _customers({"customer_id": ja}, {"customer_id": en, "language": "ja-JP"}),
+        loaded,
+        language="en-GB",
+    )
+    asked_en, asked_ja = response.results
+    assert (asked_en.language, asked_ja.language) == ("en", "ja")
+    assert all(r.sentence.isascii() for r in asked_en.reasons)
+    assert not any(r.sentence.isascii() for r in asked_ja.reasons)
+
+
+def test_inline_features_and_an_old_snapshot_use_the_shops_language(bilingual, loaded):
+    snapshot_loaded, _ = bilingual
+    (ja,) = _with_reasons(bilingual, "ja", 1)
+    features = _snapshot_features(snapshot_loaded, ja)
+    response, _ = score_request(
+        _customers({"customer_id": ja, "features": features}), snapshot_loaded
+    )
+    assert response.results[0].language == "en"  # inline: nothing resolved, the shop's default
+    response, _ = score_request(
+        _customers({"customer_id": ja, "features": features}),
+        snapshot_loaded,
+        default_language="ja",
+    )
+    assert response.results[0].language == "ja"
+    assert not any(r.sentence.isascii() for r in response.results[0].reasons)
+    # a snapshot published before languages were: the shop's language for everyone
+    response, _ = score_request(_customers({"customer_id": ja}), loaded, default_language="ja")
+    assert response.results[0].language == "ja"
+
+
+def test_an_unsupported_language_is_refused_saying_where_and_which_exist(bilingual):
+    loaded, _ = bilingual
+    (ja,) = _with_reasons(bilingual, "ja", 1)
+    with pytest.raises(RequestProblem) as refused:
+        score_request(
+            _customers({"customer_id": ja}, {"customer_id": ja, "language": "ko"}),
+            loaded,
+            language="fr-CA",
+        )
+    problem = refused.value
+    assert problem.status == 400
+    assert [d.loc for d in problem.detail] == [["language"], ["customers", 1, "language"]]
+    assert problem.error.startswith(
+        "language: unsupported language 'fr-CA'; expected one of en, ja"
+    )
