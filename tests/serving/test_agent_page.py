@@ -288,7 +288,11 @@ def _build_days_after(policy) -> tuple[date, date]:
     try:
         for day in sorted({*days, days[1] - timedelta(days=1)}):
             build_daily_queues(
-                store, late_scored([f"later-{day}"]), None, day, OutreachConfig(control_fraction=0.0)
+                store,
+                late_scored([f"later-{day}"]),
+                None,
+                day,
+                OutreachConfig(control_fraction=0.0),
             )
     finally:
         store.close()

@@ -137,7 +137,8 @@ def test_edited_draft_is_kept_and_outcomes_schedule_the_next_step(api, bilingual
     retry_day = (date.today() + timedelta(days=2)).isoformat()
     day_before = (date.today() + timedelta(days=1)).isoformat()
     work = api.client.get(f"/queue/{TEAM}/work?date={day_before}", headers=headers).json()
-    assert not [i for i in work["items"] if i["follows_item_id"] == ja["id"]]  # not before its delay
+    early = [i for i in work["items"] if i["follows_item_id"] == ja["id"]]
+    assert early == []  # not before its delay
     work = api.client.get(f"/queue/{TEAM}/work?date={retry_day}", headers=headers).json()
     retry = next(i for i in work["items"] if i["follows_item_id"] == ja["id"])
     assert (retry["step"], retry["attempt"], retry["channel"], retry["language"]) == (
