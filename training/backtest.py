@@ -36,10 +36,12 @@ from training.split import TimeSplit, plan_split, split_frame
 log = logging.getLogger(__name__)
 
 BACKTEST_DATES = 3
-# The trees are registered only when, on the backtests, they beat the better rule by this much on
-# average and no date puts them below it by more than RULE_TOLERANCE plus twice that date's
-# sampling noise (a paired bootstrap of the ROC-AUC difference: a few hundred customers judge a
-# date to about +-0.01, tens of thousands to +-0.001).
+# The trees are registered only when, on the backtests, their mean margin over the better rule is
+# at least TREES_MIN_MARGIN plus NOISE_MULTIPLE times its sampling noise, and no date puts them below
+# the rule by more than RULE_TOLERANCE plus NOISE_MULTIPLE times that date's noise. The noise is a
+# paired bootstrap of the ROC-AUC difference: a few hundred customers judge a date to about +-0.01,
+# tens of thousands to +-0.001. A margin inside its noise is a tie, and a tie is the rule's: at T the
+# rule is exactly the baseline, while trees that tie on the backtests land on either side of it.
 TREES_MIN_MARGIN = 0.002
 RULE_TOLERANCE = 0.002
 NOISE_MULTIPLE = 2.0
@@ -312,16 +314,26 @@ def choose(dates: Sequence[BacktestDate], rule_aucs: Mapping[str, float]) -> tup
             "used"
         )
     margins = np.array([d.auc("model") - d.auc(better) for d in dates])
-    noise = np.array([d.figures["model"].get(f"margin_se_vs_{better}", 0.0) for d in dates])
-    floors = -(RULE_TOLERANCE + NOISE_MULTIPLE * np.nan_to_num(noise))
+    noise = np.nan_to_num(
+        np.array([d.figures["model"].get(f"margin_se_vs_{better}", 0.0) for d in dates])
+    )
+    floors = -(RULE_TOLERANCE + NOISE_MULTIPLE * noise)
     mean, worst = float(np.mean(margins)), int(np.argmin(margins - floors))
-    if mean >= TREES_MIN_MARGIN and margins[worst] >= floors[worst]:
+    needed = mean_margin_needed(noise)
+    if mean >= needed and margins[worst] >= floors[worst]:
         return "trees", (
-            f"the trees beat {name} by {mean:+.4f} ROC-AUC on average "
-            f"(worst date {margins[worst]:+.4f}, noise +-{noise[worst]:.4f})"
+            f"the trees beat {name} by {mean:+.4f} ROC-AUC on average (needed {needed:+.4f} at "
+            f"this shop's noise; worst date {margins[worst]:+.4f}, noise +-{noise[worst]:.4f})"
         )
     return better, (
         f"the trees did not beat {name} clearly enough (mean {mean:+.4f} ROC-AUC, needed "
-        f"{TREES_MIN_MARGIN:+.3f}; worst date {margins[worst]:+.4f}, allowed down to "
-        f"{floors[worst]:+.4f} at its noise)"
+        f"{needed:+.4f} at this shop's noise; worst date {margins[worst]:+.4f}, allowed down to "
+        f"{floors[worst]:+.4f})"
     )
+
+
+def mean_margin_needed(noise: np.ndarray) -> float:
+    """The mean margin the trees must reach: TREES_MIN_MARGIN plus NOISE_MULTIPLE standard errors of
+    the mean. The dates judge largely the same customers over overlapping windows, so their errors
+    are taken as fully correlated: the mean's error is the dates' mean error, not that over sqrt(n)."""
+    return TREES_MIN_MARGIN + NOISE_MULTIPLE * (float(np.mean(noise)) if len(noise) else 0.0)
