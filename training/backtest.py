@@ -41,7 +41,7 @@ BACKTEST_DATES = 3
 # the rule by more than RULE_TOLERANCE plus NOISE_MULTIPLE times that date's noise. The noise is a
 # paired bootstrap of the ROC-AUC difference: a few hundred customers judge a date to about +-0.01,
 # tens of thousands to +-0.001. A margin inside its noise is a tie, and a tie is the rule's: at T the
-# rule is exactly the baseline, while trees that tie on the backtests land on either side of it.
+# rule ranks as the baseline does, while trees that tie on the backtests land on either side of it.
 TREES_MIN_MARGIN = 0.002
 RULE_TOLERANCE = 0.002
 NOISE_MULTIPLE = 2.0
