@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from training.backtest import (
-    NOISE_MULTIPLE,
+    MEAN_NOISE_MULTIPLE,
     RULE_TOLERANCE,
     TREES_MIN_MARGIN,
     BacktestDate,
@@ -33,13 +33,14 @@ def test_the_trees_are_chosen_only_when_they_beat_the_better_rule_beyond_its_noi
     assert choose([_date(0.801, 0.80, 0.78)], rules)[0] == "bgnbd"  # a tie is the rule's
     worst = 0.80 - RULE_TOLERANCE - 0.001
     assert choose([_date(0.83, 0.80, 0.78), _date(worst, 0.80, 0.78)], rules)[0] == "bgnbd"
-    # a margin inside its own noise is a tie: +0.006 on a few hundred customers (+-0.005) is not a
-    # win, the same margin on a shop that judges it to +-0.001 is
-    assert choose([_date(0.806, 0.80, 0.78, noise=0.005)] * 3, rules)[0] == "bgnbd"
-    assert choose([_date(0.806, 0.80, 0.78, noise=0.001)] * 3, rules)[0] == "trees"
-    needed = TREES_MIN_MARGIN + NOISE_MULTIPLE * 0.003
-    assert choose([_date(0.80 + needed + 1e-4, 0.80, 0.78, noise=0.003)], rules)[0] == "trees"
-    assert choose([_date(0.80 + needed - 1e-4, 0.80, 0.78, noise=0.003)], rules)[0] == "bgnbd"
+    # a mean margin inside its own noise is a tie: +0.004 at one date judged to +-0.005 (a few
+    # hundred customers) is not a win, the same margin judged to +-0.001 is
+    assert choose([_date(0.804, 0.80, 0.78, noise=0.005)], rules)[0] == "bgnbd"
+    assert choose([_date(0.804, 0.80, 0.78, noise=0.001)], rules)[0] == "trees"
+    # three dates judge the mean to noise / sqrt(3)
+    error = MEAN_NOISE_MULTIPLE * 0.009 / 3**0.5
+    assert choose([_date(0.80 + error + 1e-4, 0.80, 0.78, noise=0.009)] * 3, rules)[0] == "trees"
+    assert choose([_date(0.80 + error - 1e-4, 0.80, 0.78, noise=0.009)] * 3, rules)[0] == "bgnbd"
     # nothing to replay: BG/NBD, whose fit at the labelled cutoffs says little about its fit at T
     assert choose([], {"bgnbd": 0.70, "recency": 0.75})[0] == "bgnbd"
     assert choose([], {"bgnbd": float("-inf"), "recency": 0.75})[0] == "recency"
