@@ -28,6 +28,7 @@ The kinds of shop the first version lost on (issue 14), each judged at T:
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -267,6 +268,9 @@ def run_shop(shop: Shop, folder: Path) -> dict[str, float]:
     _cli("ingest", str(data), home=home)
     trained = _cli("train", "--horizon-days", str(shop.horizon_days), home=home)
     kind = "trees" if "(the trees" in trained else "rule"
+    rule = re.search(r"\(the (\w+) baseline\)", trained)
+    kind = rule.group(1) if rule else kind
+    cost = re.search(r"backtests: (\d+) date\(s\) in ([\d.]+) s of the run's ([\d.]+) s", trained)
     scores_path = folder / "scores.parquet"
     _cli("score", "--as-of", cutoff_day.isoformat(), "--out", str(scores_path), home=home)
     scores = pd.read_parquet(scores_path)
@@ -284,6 +288,9 @@ def run_shop(shop: Shop, folder: Path) -> dict[str, float]:
         "scored": float(len(scores)),
         "churn_rate": float(churned.mean()),
         "registered": kind,
+        "backtest_dates": float(cost.group(1)) if cost else float("nan"),
+        "backtest_seconds": float(cost.group(2)) if cost else float("nan"),
+        "train_seconds": float(cost.group(3)) if cost else float("nan"),
     }
 
 
@@ -300,8 +307,11 @@ def run(scale: str) -> dict[str, object]:
             worst, worst_shop = min(vs_bgnbd, vs_recency), shop.name
         figures[shop.name] = (
             f"auc {aucs['model']:.4f} | bgnbd {vs_bgnbd:+.4f} recency {vs_recency:+.4f} | "
-            f"{int(aucs['scored'])} scored, churn {aucs['churn_rate']:.2f} | {aucs['registered']}"
+            f"{int(aucs['scored'])} scored, churn {aucs['churn_rate']:.2f} | {aucs['registered']} | "
+            f"backtests {aucs['backtest_dates']:.0f} dates {aucs['backtest_seconds']:.1f} s of "
+            f"train {aucs['train_seconds']:.1f} s"
         )
+        print(f"  {shop.name:40s} {figures[shop.name]}", flush=True)  # a long run shows progress
         overall = min(overall, vs_bgnbd, vs_recency)
     figures["min_margin_over_baselines_excluding_bgnbd_control"] = round(worst, 4)
     figures["min_margin_over_better_rule_every_shop"] = round(overall, 4)

@@ -45,6 +45,11 @@ def _train(home: str) -> dict[str, object]:
         "roc_auc": round(model.roc_auc, 4),
         "bgnbd_roc_auc": round(result.report.bgnbd.roc_auc, 4),
         "recency_roc_auc": round(result.report.recency.roc_auc, 4),
+        "registered": result.model_kind,
+        "backtest_dates": len(result.backtest.dates),
+        "backtest_seconds": round(result.backtest.seconds, 1),
+        "train_seconds_in_process": round(result.seconds, 1),
+        "backtest_margin_over_better_rule": round(result.backtest.margin(), 4),
         "run_id": result.run_id,
     }
 
@@ -80,7 +85,7 @@ def _latency(home: str) -> dict[str, float]:
     figures["predict_proba_batch_us_per_row"] = round(
         (time.perf_counter() - started) / len(X) * 1e6, 2
     )
-    figures["trees"] = scorer.booster.num_trees()
+    figures["trees"] = scorer.booster.num_trees() if scorer.booster is not None else 0  # a rule
     figures["snapshot_rows"] = len(X)
     return figures
 

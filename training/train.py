@@ -79,6 +79,16 @@ class TrainResult:
     backtest: Backtest
     model_kind: str  # "trees", or the baseline rule registered in their place
     cutoff_every_days: int
+    seconds: float = float("nan")  # the whole run, backtests included
+
+    def cost(self) -> str:
+        """What the backtests add to `train`, in plain figures."""
+        spent = self.backtest.seconds
+        return (
+            f"backtests: {len(self.backtest.dates)} date(s) in {spent:.1f} s of the run's "
+            f"{self.seconds:.1f} s (+{spent / max(self.seconds - spent, 1e-9):.0%} over training "
+            "without them)"
+        )
 
     def summary(self) -> str:
         table = self.report.comparison()[["roc_auc", "pr_auc", "log_loss", "brier", "ece"]]
@@ -99,6 +109,7 @@ class TrainResult:
                 self.backtest.table().round(4).to_string(),
             ]
         lines.append(self.backtest.verdict())
+        lines.append(self.cost())
         if self.promotion is not None:
             lines.append(self.promotion.message())
         return "\n".join(lines)
@@ -250,8 +261,9 @@ def train(
         promotion = promote(client, settings, version)
     rows = {"total": len(frame), "fit": len(fit), "valid": len(valid), "test": len(test)}
     return TrainResult(
-        run_id, version, split, report, promotion, rows, backtest, production.kind, every_days
-    )
+        run_id, version, split, report, promotion, rows, backtest, production.kind, every_days,
+        time.perf_counter() - started,
+    )  # fmt: skip
 
 
 def fit_guarded(

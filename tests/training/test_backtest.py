@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from training.backtest import (
+    MEAN_NOISE_MULTIPLE,
     RULE_TOLERANCE,
     TREES_MIN_MARGIN,
     BacktestDate,
@@ -19,18 +20,27 @@ from training.backtest import (
 )
 
 
-def _date(model: float, bgnbd: float, recency: float) -> BacktestDate:
+def _date(model: float, bgnbd: float, recency: float, noise: float = 0.0) -> BacktestDate:
     figures = {k: {"roc_auc": v, "pr_auc": v, "lift_top_decile": 2.0, "ece": 0.01}
                for k, v in (("model", model), ("bgnbd", bgnbd), ("recency", recency))}  # fmt: skip
+    figures["model"] |= {"margin_se_vs_bgnbd": noise, "margin_se_vs_recency": noise}
     return BacktestDate(date(2025, 1, 1), "strict", 100, 100, 0.3, figures)
 
 
-def test_the_trees_are_chosen_only_when_they_clearly_beat_the_better_rule_at_every_date():
+def test_the_trees_are_chosen_only_when_they_beat_the_better_rule_beyond_its_noise():
     rules = {"bgnbd": 0.80, "recency": 0.78}
     assert choose([_date(0.82, 0.80, 0.78), _date(0.81, 0.80, 0.78)], rules)[0] == "trees"
     assert choose([_date(0.801, 0.80, 0.78)], rules)[0] == "bgnbd"  # a tie is the rule's
     worst = 0.80 - RULE_TOLERANCE - 0.001
     assert choose([_date(0.83, 0.80, 0.78), _date(worst, 0.80, 0.78)], rules)[0] == "bgnbd"
+    # a mean margin inside its own noise is a tie: +0.004 at one date judged to +-0.005 (a few
+    # hundred customers) is not a win, the same margin judged to +-0.001 is
+    assert choose([_date(0.804, 0.80, 0.78, noise=0.005)], rules)[0] == "bgnbd"
+    assert choose([_date(0.804, 0.80, 0.78, noise=0.001)], rules)[0] == "trees"
+    # three dates judge the mean to noise / sqrt(3)
+    error = MEAN_NOISE_MULTIPLE * 0.009 / 3**0.5
+    assert choose([_date(0.80 + error + 1e-4, 0.80, 0.78, noise=0.009)] * 3, rules)[0] == "trees"
+    assert choose([_date(0.80 + error - 1e-4, 0.80, 0.78, noise=0.009)] * 3, rules)[0] == "bgnbd"
     # nothing to replay: BG/NBD, whose fit at the labelled cutoffs says little about its fit at T
     assert choose([], {"bgnbd": 0.70, "recency": 0.75})[0] == "bgnbd"
     assert choose([], {"bgnbd": float("-inf"), "recency": 0.75})[0] == "recency"

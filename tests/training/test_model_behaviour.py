@@ -44,19 +44,32 @@ def test_first_trained_model_that_passes_the_gate_is_champion(trained_small_shop
     assert promotion is not None and promotion.promoted
 
 
-@pytest.mark.xfail(
-    reason="issue 14, open: on this 500-customer orders-only shop the backtests choose the trees, "
-    "which then trail recency on the run's own held-out cutoff (0.866 vs 0.871)",
-    strict=False,
-)
-def test_orders_only_shop_beats_recency_and_is_level_with_bgnbd(trained_orders_only_shop):
-    report = trained_orders_only_shop.result.report
-    assert report.orders_only is None  # no delivery or feedback signal to ablate
-    assert report.model.roc_auc > report.recency.roc_auc
-    # This shop's buying process is close to BG/NBD's own story, so on orders alone no model can do
-    # much better than BG/NBD: the margin is -0.001 here (+0.001 on average over `bench robustness`,
-    # clear wins on other processes in `bench blackbox`). Assert "level within noise".
-    assert report.model.roc_auc > report.bgnbd.roc_auc - 0.002
+def test_orders_only_shop_registers_the_better_rule_and_scores_exactly_as_it_does(
+    trained_orders_only_shop,
+):
+    """Orders alone on this shop are BG/NBD's own story (Poisson buying, dropout after orders): the
+    trees cannot clearly beat the rules, so the run registers the better one, and the champion's
+    scores rank the customers exactly as that rule does."""
+    from training.backtest import NOISE_MULTIPLE, RULE_TOLERANCE, margin_noise, rule_scores
+
+    result = trained_orders_only_shop.result
+    assert result.report.orders_only is None  # no delivery or feedback signal to ablate
+    assert result.model_kind == result.backtest.better_rule, result.summary()
+    assert "did not beat" in result.backtest.verdict(), result.summary()
+
+    scorer = champion(trained_orders_only_shop)
+    assert scorer.kind == result.model_kind and scorer.booster is None
+    test = held_out(trained_orders_only_shop)
+    y = test["churned"].to_numpy()
+    scores = scorer.predict_proba(scorer.matrix(test))
+    rules = rule_scores(test, getattr(scorer.prior, "params", None), scorer.horizon_days)
+    assert roc_auc(y, scores) == pytest.approx(roc_auc(y, rules[result.model_kind]), abs=1e-12)
+    # At the held-out cutoff (~350 customers) the two rules are a sampling error apart; the champion
+    # is level with the better of them there, within the tolerance plus that error.
+    best = max(rules, key=lambda kind: roc_auc(y, rules[kind]))
+    noise = margin_noise(y, scores, rules[best])
+    floor = roc_auc(y, rules[best]) - RULE_TOLERANCE - NOISE_MULTIPLE * noise
+    assert roc_auc(y, scores) >= floor, (best, noise, result.summary())
 
 
 def test_a_model_trained_on_orders_alone_uses_only_order_features(trained_orders_only_shop):
