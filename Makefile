@@ -19,7 +19,7 @@ help: ## List the targets
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(if $(findstring .tools,$(UV)),.tools/bin/uv)
-	$(UV) sync --frozen --python python3
+	$(UV) sync --frozen --compile-bytecode --python python3
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv from uv.lock (needs only python3 and make)
