@@ -27,12 +27,16 @@ install: $(VENV)/.installed ## Create .venv from uv.lock (needs only python3 and
 demo: install ## Run the main job end to end on embedded defaults (state in CHURNGUARD_HOME)
 	$(CG) demo
 
-test: install ## Lint, then run every test (slow and service tests included)
+# Two workers: most slow tests wait on subprocesses and servers, so two overlap well on 2 cores.
+# loadgroup keeps the Spark tests on one worker and each other module on one (tests/conftest.py).
+XDIST := -n 2 --dist loadgroup
+
+test: install ## Lint, then run every test (slow and service tests included) on two workers
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(XDIST)
 
 test-fast: install ## Run the tests that are not marked slow
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest $(XDIST) -m "not slow"
 
 lint: install $(if $(findstring .tools,$(UV)),.tools/bin/uv) ## ruff over the code; pip-audit over uv.lock (fails when it cannot audit every package)
 	$(VENV)/bin/ruff check .

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist's workers run `python -c ...`, whose __main__ has neither __file__ nor __spec__.
+# pyspark's Spark Connect package (imported by great-expectations' compatibility layer) then takes
+# itself for a doctest run and calls sys.exit(0) on import. A spec named __main__ tells it otherwise
+# (and multiprocessing skips re-importing a main of that name in its children).
+_main = sys.modules["__main__"]
+if _main.__spec__ is None and not hasattr(_main, "__file__"):
+    _main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
 
 REQUIRE_SERVICES = os.environ.get("CHURNGUARD_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get(
     "CHURNGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+SPARK_GROUP = "spark"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make test` (pytest-xdist, `--dist loadgroup`) a worker runs whole groups: every test
+    that uses Spark shares one (one JVM, ~1 GB, in the run), and every other module stays on one
+    worker so its module fixtures are built once. Without xdist the marks change nothing."""
+    for item in items:
+        uses_spark = SPARK_GROUP in getattr(item, "fixturenames", ())
+        group = SPARK_GROUP if uses_spark else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture()
