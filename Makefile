@@ -28,8 +28,8 @@ demo: install ## Run the main job end to end on embedded defaults (state in CHUR
 	$(CG) demo
 
 # Two workers: most slow tests wait on subprocesses and servers, so two overlap well on 2 cores.
-# loadgroup keeps the Spark tests on one worker and each other module on one (tests/conftest.py).
-XDIST := -n 2 --dist loadgroup
+# loadfile keeps each module on one worker, and the Spark modules together (tests/conftest.py).
+XDIST := -n 2 --dist loadfile
 
 test: install ## Lint, then run every test (slow and service tests included) on two workers
 	$(VENV)/bin/ruff check .

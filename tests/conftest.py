@@ -23,18 +23,21 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-SPARK_GROUP = "spark"
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`make test` runs two pytest-xdist workers with `--dist loadfile`: each module runs whole on
+    one worker (its module fixtures are built once), and here the Spark modules (`test_spark_*.py`)
+    also stay together, so the run starts one JVM (~1 GB) rather than one per worker. (xdist's own
+    `loadgroup` marks do not reach its scheduler under pytest 9, which reads node ids anew.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
 
+    class ModulesWithSparkTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "spark" if Path(module).name.startswith("test_spark") else module
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `make test` (pytest-xdist, `--dist loadgroup`) a worker runs whole groups: every test
-    that uses Spark shares one (one JVM, ~1 GB, in the run), and every other module stays on one
-    worker so its module fixtures are built once. Without xdist the marks change nothing."""
-    for item in items:
-        uses_spark = SPARK_GROUP in getattr(item, "fixturenames", ())
-        group = SPARK_GROUP if uses_spark else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    return ModulesWithSparkTogether(config, log)
 
 
 @pytest.fixture()
