@@ -19,7 +19,7 @@ help: ## List the targets
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(if $(findstring .tools,$(UV)),.tools/bin/uv)
-	$(UV) sync --frozen --python python3
+	$(UV) sync --frozen --compile-bytecode --python python3
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv from uv.lock (needs only python3 and make)
@@ -27,12 +27,16 @@ install: $(VENV)/.installed ## Create .venv from uv.lock (needs only python3 and
 demo: install ## Run the main job end to end on embedded defaults (state in CHURNGUARD_HOME)
 	$(CG) demo
 
-test: install ## Lint, then run every test (slow and service tests included)
+# Two workers: most slow tests wait on subprocesses and servers, so two overlap well on 2 cores.
+# loadfile keeps each module on one worker, and the Spark modules together (tests/conftest.py).
+XDIST := -n 2 --dist loadfile
+
+test: install ## Lint, then run every test (slow and service tests included) on two workers
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(XDIST)
 
 test-fast: install ## Run the tests that are not marked slow
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest $(XDIST) -m "not slow"
 
 lint: install $(if $(findstring .tools,$(UV)),.tools/bin/uv) ## ruff over the code; pip-audit over uv.lock (fails when it cannot audit every package)
 	$(VENV)/bin/ruff check .

@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist's workers run `python -c ...`, whose __main__ has neither __file__ nor __spec__.
+# pyspark's Spark Connect package (imported by great-expectations' compatibility layer) then takes
+# itself for a doctest run and calls sys.exit(0) on import. A spec named __main__ tells it otherwise
+# (and multiprocessing skips re-importing a main of that name in its children).
+_main = sys.modules["__main__"]
+if _main.__spec__ is None and not hasattr(_main, "__file__"):
+    _main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
 
 REQUIRE_SERVICES = os.environ.get("CHURNGUARD_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get(
     "CHURNGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`make test` runs two pytest-xdist workers with `--dist loadfile`: each module runs whole on
+    one worker (its module fixtures are built once), and here the Spark modules (`test_spark_*.py`)
+    also stay together, so the run starts one JVM (~1 GB) rather than one per worker. (xdist's own
+    `loadgroup` marks do not reach its scheduler under pytest 9, which reads node ids anew.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModulesWithSparkTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "spark" if Path(module).name.startswith("test_spark") else module
+
+    return ModulesWithSparkTogether(config, log)
 
 
 @pytest.fixture()
