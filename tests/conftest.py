@@ -23,6 +23,7 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+@pytest.hookimpl(optionalhook=True)  # a venv without pytest-xdist still runs the suite serially
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """`make test` runs two pytest-xdist workers with `--dist loadfile`: each module runs whole on
     one worker (its module fixtures are built once), and here the Spark modules (`test_spark_*.py`)
