@@ -174,6 +174,21 @@ def _artifact_uri(client: mlflow.MlflowClient, version: ModelVersion) -> str:
     return source
 
 
+def resolve_or_latest(
+    client: mlflow.MlflowClient, model_uri: str, fallback_to_latest: bool
+) -> ModelVersion:
+    """`resolve_model_version`, or, with `fallback_to_latest`, the latest version when the URI's
+    alias is missing but versions exist (a batch job on a registry nobody has promoted in yet)."""
+    try:
+        return resolve_model_version(client, model_uri)
+    except NoChampionError:
+        name, alias, _ = parse_model_uri(model_uri)
+        versions = client.search_model_versions(f"name = '{name}'") if alias else []
+        if not (fallback_to_latest and versions):
+            raise
+        return max(versions, key=lambda v: int(v.version))
+
+
 def load_scorer(
     model_uri: str | None = None,
     tracking_uri: str | None = None,
@@ -193,14 +208,7 @@ def load_scorer(
     model_uri = model_uri or settings.resolved_model_uri
     tracking_uri = tracking_uri or settings.tracking_uri
     client = MlflowService(tracking_uri).client()
-    try:
-        version = resolve_model_version(client, model_uri)
-    except NoChampionError:
-        name, alias, _ = parse_model_uri(model_uri)
-        versions = client.search_model_versions(f"name = '{name}'") if alias else []
-        if not (fallback_to_latest and versions):
-            raise
-        version = max(versions, key=lambda v: int(v.version))
+    version = resolve_or_latest(client, model_uri, fallback_to_latest)
     from mlflow.exceptions import MlflowException
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,13 +15,7 @@ import mlflow
 
 from common.names import CHAMPION_ALIAS
 from common.settings import Settings
-from models.pyfunc import (
-    NoChampionError,
-    _artifact_uri,
-    load_scorer,
-    parse_model_uri,
-    resolve_model_version,
-)
+from models.pyfunc import _artifact_uri, load_scorer, resolve_or_latest
 from training.registry import mlflow_store
 
 if TYPE_CHECKING:
@@ -48,14 +42,7 @@ def resolve_registered_model(
 ) -> RegisteredModel:
     """The version behind a `models:/` URI (the champion by default), as `load_scorer` resolves it."""
     client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    try:
-        version = resolve_model_version(client, model_uri)
-    except NoChampionError:
-        name, alias, _ = parse_model_uri(model_uri)
-        versions = client.search_model_versions(f"name = '{name}'") if alias else []
-        if not (fallback_to_latest and versions):
-            raise
-        version = max(versions, key=lambda v: int(v.version))
+    version = resolve_or_latest(client, model_uri, fallback_to_latest)
     scorer, _ = load_scorer(f"models:/{version.name}/{version.version}", tracking_uri)
     return RegisteredModel(scorer, version, _artifact_uri(client, version))
 
