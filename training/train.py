@@ -175,12 +175,7 @@ def train(
 
     con = connect_warehouse(settings)
     try:
-        check_ready(con, horizon_days)
-        every_days = cutoff_spacing(cutoff_span_days(con, horizon_days))
-        try:
-            cutoffs = training_cutoffs(con, horizon_days, every_days=every_days)
-        except ValueError as error:
-            raise TrainingDataError(str(error)) from error
+        cutoffs, every_days = plan_cutoffs(con, horizon_days)
         # Spark pays per job, not per row: every cutoff in one statement there
         per_query = len(cutoffs) if settings.engine == "spark" else 1
         frame = build_training_set(
@@ -315,12 +310,7 @@ def backtest(
     fit_config = fit_config or FitConfig()
     con = connect_warehouse(settings)
     try:
-        check_ready(con, horizon_days)
-        every_days = cutoff_spacing(cutoff_span_days(con, horizon_days))
-        try:
-            cutoffs = training_cutoffs(con, horizon_days, every_days=every_days)
-        except ValueError as error:
-            raise TrainingDataError(str(error)) from error
+        cutoffs, every_days = plan_cutoffs(con, horizon_days)
         if as_of:
             cutoffs = _cutoffs_through(as_of, cutoffs, horizon_days, every_days)
         frame = build_training_set(con, cutoffs, horizon_days, lookback_days=settings.lookback_days)
@@ -351,6 +341,17 @@ def backtest(
             mlflow.log_metrics(result.metrics())
             _log_backtest_dates(result)
     return result
+
+
+def plan_cutoffs(con: duckdb.DuckDBPyConnection, horizon_days: int) -> tuple[list[date], int]:
+    """The cutoffs `train` and `backtest` both use, and their spacing in days, once the data is
+    ready for the horizon (TrainingDataError, or the readiness error, saying why not)."""
+    check_ready(con, horizon_days)
+    every_days = cutoff_spacing(cutoff_span_days(con, horizon_days))
+    try:
+        return training_cutoffs(con, horizon_days, every_days=every_days), every_days
+    except ValueError as error:
+        raise TrainingDataError(str(error)) from error
 
 
 def _cutoffs_through(
