@@ -119,19 +119,20 @@ def uplift_of_the_day(
     models the playbook, else from the prior in playbooks.yaml; and which, and why."""
     from models.uplift import load_uplift
 
-    prior = prior_uplift(snapshot, probability, playbooks)
     try:
         model, version = load_uplift(tracking_uri)
     except NoChampionError as error:
         registered = "has no version" not in str(error) and "no model registered" not in str(error)
         why = (
-            f"{UPLIFT_MODEL_NAME} has not passed its gate on held-out campaigns (value at risk "
-            "ranked them as well or better)"
+            f"{UPLIFT_MODEL_NAME} has not passed a gate on held-out campaigns (neither the "
+            "T-learner beat value at risk nor the fitted prior playbooks.yaml's weights)"
             if registered
             else "no uplift model: no contact history with a finished horizon to learn from "
             "(import past campaigns as contacts, or let the queues run for a horizon)"
         )
-        return prior, SavingSource("prior from playbooks.yaml", why)
+        return prior_uplift(snapshot, probability, playbooks), SavingSource(
+            "prior from playbooks.yaml", why
+        )
     drives = model.metadata.get("drives", "t-learner")
     if drives == "saving prior":
         fitted = model.metadata["saving_prior"]
@@ -143,7 +144,7 @@ def uplift_of_the_day(
         return uplift, SavingSource("saving prior fitted to the campaigns", detail)
     learned = model.predict_uplift(snapshot)
     modelled = [p for p in reason_playbooks(playbooks) if p in learned.columns]
-    uplift = prior.copy()
+    uplift = prior_uplift(snapshot, probability, playbooks)
     uplift[modelled] = learned[modelled].to_numpy()
     rest = [p for p in uplift.columns if p not in modelled]
     detail = f"{UPLIFT_MODEL_NAME}/{version.version} (passed its gate) for {', '.join(modelled)}"
