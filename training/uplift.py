@@ -13,6 +13,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import lightgbm as lgb
 import mlflow
@@ -277,36 +278,52 @@ class SavingPriorFit:
         return dict(self.__dict__)
 
 
-def _contact_arrays(
+class _Contacts(NamedTuple):
+    """The contacts as the saving prior's likelihood reads them, one row each."""
+
+    terms: np.ndarray  # SAVING_TERMS
+    churn_without_contact: np.ndarray
+    playbook: np.ndarray  # index into the spec's playbooks; -1 for control
+    churned: np.ndarray
+
+    def joined(self, other: _Contacts) -> _Contacts:
+        return _Contacts(*(np.concatenate([a, b]) for a, b in zip(self, other, strict=True)))
+
+
+def _contacts(
     frame: pd.DataFrame, churn_probability: np.ndarray, spec: SavingPriorSpec
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    playbooks = list(spec.coefficients)
+) -> _Contacts:
     terms = saving_terms(frame, spec.fade_days, spec.fresh_days)[list(SAVING_TERMS)]
-    column = {name: i for i, name in enumerate(playbooks)}
-    # a treated contact with a playbook the shop no longer has counts as untreated information lost
+    column = {name: i for i, name in enumerate(spec.coefficients)}
+    # a treated contact with a playbook the spec does not name is read as uncontacted (-1)
     index = frame["playbook"].map(column)
     treated = (frame["group"] == TREATED).to_numpy() & index.notna().to_numpy()
-    return (
+    return _Contacts(
         terms.to_numpy(dtype="float64"),
         np.clip(np.asarray(churn_probability, dtype="float64"), 1e-4, 1 - 1e-4),
         np.where(treated, index.fillna(0).to_numpy(dtype=int), -1),
         frame["churned"].to_numpy(dtype="float64"),
-        playbooks,
     )
 
 
-def _log_loss(weights: np.ndarray, scale: float, arrays: tuple[np.ndarray, ...]) -> np.ndarray:
+def _log_loss(weights: np.ndarray, scale: float, contacts: _Contacts) -> np.ndarray:
     """Per contact: log-loss of churn = p0 x scale x (1 - share of the playbook it got; 0 for
     control)."""
-    terms, p0, playbook, churned = arrays[:4]
-    share = np.where(playbook >= 0, (terms * weights[np.maximum(playbook, 0)]).sum(axis=1), 0.0)
-    q = np.clip(p0 * scale * (1.0 - share), 1e-4, 1 - 1e-4)
+    playbook = contacts.playbook
+    picked = weights[np.maximum(playbook, 0)]
+    share = np.where(playbook >= 0, (contacts.terms * picked).sum(axis=1), 0.0)
+    q = np.clip(contacts.churn_without_contact * scale * (1.0 - share), 1e-4, 1 - 1e-4)
+    churned = contacts.churned
     return -(churned * np.log(q) + (1 - churned) * np.log(1 - q))
 
 
+SCALE_BOUNDS = (0.5, 1.5)  # how far the churn model's level may be off on the contacted
+
+
 def _fit_weights(
-    arrays: tuple[np.ndarray, ...], center: np.ndarray, strength: float
+    contacts: _Contacts, center: np.ndarray, strength: float
 ) -> tuple[np.ndarray, float]:
+    """Weights (pulled towards `center`) and the churn model's scale, by penalised likelihood."""
     from scipy.optimize import minimize
 
     size = center.size
@@ -314,12 +331,24 @@ def _fit_weights(
     def objective(theta: np.ndarray) -> float:
         weights = theta[:size].reshape(center.shape)
         penalty = strength * float(((weights - center) ** 2).sum())
-        return float(_log_loss(weights, theta[size], arrays).sum()) + penalty
+        return float(_log_loss(weights, theta[size], contacts).sum()) + penalty
 
     start = np.r_[center.ravel(), 1.0]
-    bounds = [(-1.0, 1.0)] * size + [(0.5, 1.5)]
+    bounds = [(-1.0, 1.0)] * size + [SCALE_BOUNDS]
     found = minimize(objective, start, method="L-BFGS-B", bounds=bounds)
     return found.x[:size].reshape(center.shape), float(found.x[size])
+
+
+def _fit_scale(contacts: _Contacts, weights: np.ndarray) -> float:
+    """The churn model's scale alone, the weights held (the documented prior's yardstick)."""
+    from scipy.optimize import minimize_scalar
+
+    found = minimize_scalar(
+        lambda scale: float(_log_loss(weights, scale, contacts).sum()),
+        bounds=SCALE_BOUNDS,
+        method="bounded",
+    )
+    return float(found.x)
 
 
 def fit_saving_prior(
@@ -333,26 +362,22 @@ def fit_saving_prior(
     of a contacted customer = churn without contact x (1 - the playbook's share), churn without
     contact from the churn model), judged against playbooks.yaml's weights on the latest ones; the
     weights kept are refitted on all contacts."""
-    arrays_fit = _contact_arrays(fit, churn_probability[0], spec)
-    arrays_held = _contact_arrays(held, churn_probability[1], spec)
-    playbooks = arrays_fit[4]
+    earlier = _contacts(fit, churn_probability[0], spec)
+    latest = _contacts(held, churn_probability[1], spec)
+    playbooks = list(spec.coefficients)
     center = np.array(
         [[float(spec.coefficients[p].get(t, 0.0)) for t in SAVING_TERMS] for p in playbooks]
     )
-    weights, scale = _fit_weights(arrays_fit, center, config.prior_strength)
-    _, documented_scale = _fit_weights(arrays_fit, center, 1e9)  # the documented weights held
-    fitted = float(_log_loss(weights, scale, arrays_held).mean())
-    documented = float(_log_loss(center, documented_scale, arrays_held).mean())
+    weights, scale = _fit_weights(earlier, center, config.prior_strength)
+    fitted = float(_log_loss(weights, scale, latest).mean())
+    documented = float(_log_loss(center, _fit_scale(earlier, center), latest).mean())
     passed = fitted < documented
     verdict = "beats" if passed else "does not beat"
     reason = (
         f"fitted saving prior: held-out log-loss {fitted:.5f} {verdict} playbooks.yaml's "
         f"{documented:.5f}"
     )
-    both = tuple(
-        np.concatenate([a, b]) for a, b in zip(arrays_fit[:4], arrays_held[:4], strict=True)
-    )
-    final, _ = _fit_weights(both, center, config.prior_strength)
+    final, _ = _fit_weights(earlier.joined(latest), center, config.prior_strength)
     coefficients = {
         p: {t: round(float(final[i, j]), 5) for j, t in enumerate(SAVING_TERMS)}
         for i, p in enumerate(playbooks)
