@@ -86,16 +86,30 @@ def _stars(n: float) -> str:
     return _count(n, "star")
 
 
-def _overdue_sentence(v: Values) -> str:
+def _silence_and_gap(v: Values) -> tuple[float, int] | None:
+    """Days since the last order and the usual gap (at least 1), when both are known: the facts
+    every language's overdue sentence states."""
     since, usual = v.get("days_since_last_order"), v.get("usual_gap_days")
     if since is not None and usual is not None and not math.isnan(since) and not math.isnan(usual):
-        return f"no order for {_days(since)}, usually every {max(round(usual), 1)}"
+        return since, max(round(usual), 1)
+    return None
+
+
+def _far_past_usual(v: Values) -> bool:
+    """Silent for more than twice the usual gap: an inactive customer's sentence says the gap."""
+    usual = v.get("usual_gap_days")
+    return usual is not None and not math.isnan(usual) and v["days_since_last_order"] > 2 * usual
+
+
+def _overdue_sentence(v: Values) -> str:
+    known = _silence_and_gap(v)
+    if known is not None:
+        return f"no order for {_days(known[0])}, usually every {known[1]}"
     return "later than usual for their next order"
 
 
 def _inactive_sentence(v: Values) -> str:
-    usual = v.get("usual_gap_days")
-    if usual is not None and not math.isnan(usual) and v["days_since_last_order"] > 2 * usual:
+    if _far_past_usual(v):
         return _overdue_sentence(v)
     return f"no order for {_days(v['days_since_last_order'])}"
 
@@ -132,15 +146,14 @@ def _n(n: float) -> int:
 
 
 def _ja_overdue(v: Values) -> str:
-    since, usual = v.get("days_since_last_order"), v.get("usual_gap_days")
-    if since is not None and usual is not None and not math.isnan(since) and not math.isnan(usual):
-        return f"{_n(since)}日間ご注文がありません(いつもは{max(round(usual), 1)}日ごと)"
+    known = _silence_and_gap(v)
+    if known is not None:
+        return f"{_n(known[0])}日間ご注文がありません(いつもは{known[1]}日ごと)"
     return "次のご注文がいつもより遅れています"
 
 
 def _ja_inactive(v: Values) -> str:
-    usual = v.get("usual_gap_days")
-    if usual is not None and not math.isnan(usual) and v["days_since_last_order"] > 2 * usual:
+    if _far_past_usual(v):
         return _ja_overdue(v)
     return f"{_n(v['days_since_last_order'])}日間ご注文がありません"
 
