@@ -296,6 +296,7 @@ def _run_daily(
             snapshot["days_since_last_order"],
             as_of,
             config.silent_after_days,
+            snapshot["usual_gap_days"],
         ),
         languages=languages,
     )

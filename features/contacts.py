@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from common.names import CONTACTS
@@ -58,9 +59,12 @@ def silent_since_contact(
     days_since_last_order: pd.Series,
     as_of: date,
     min_days: int,
+    usual_gap_days: pd.Series | None = None,
 ) -> frozenset[str]:
-    """Customers contacted (treated) at least `min_days` before `as_of` who have not ordered since
-    their latest contact: it did not bring them back, or drove them away."""
+    """Customers contacted (treated) at least `min_days` before `as_of`, and at least their usual
+    gap between orders (`usual_gap_days`, rows as `customer_ids`; unknown: `min_days`), who have not
+    ordered since their latest contact: it did not bring them back, or drove them away. A customer
+    who orders every two months is not silent a month after a contact; they are not due yet."""
     treated = history[history["group"] == "treated"]
     if treated.empty:
         return frozenset()
@@ -68,12 +72,17 @@ def silent_since_contact(
         pd.to_datetime(treated["contacted_at"]).groupby(treated["customer_id"].astype(str)).max()
     )
     moment = pd.Timestamp(as_of)
+    index = customer_ids.astype(str).to_numpy()
     last_order = pd.Series(
-        moment - pd.to_timedelta(days_since_last_order.to_numpy(), unit="D"),
-        index=customer_ids.astype(str).to_numpy(),
+        moment - pd.to_timedelta(days_since_last_order.to_numpy(), unit="D"), index=index
     )
+    wait = np.full(len(index), float(min_days))
+    if usual_gap_days is not None:
+        wait = np.fmax(wait, usual_gap_days.to_numpy(dtype="float64"))
     contacted = latest.reindex(last_order.index)
-    silent = contacted.notna() & (contacted <= moment - pd.Timedelta(days=min_days))
+    silent = contacted.notna() & (
+        contacted <= moment - pd.to_timedelta(wait, unit="D")
+    )
     silent &= last_order < contacted
     return frozenset(last_order.index[silent.to_numpy()])
 

@@ -8,8 +8,9 @@ order, and each customer left out is counted under the first rule that excluded 
 3. cooldown: contacted in the last `cooldown_days`, held out as control in that window, or still
    holding an open (queued or claimed) item from an earlier day (the store and the imported
    contacts history say who);
-4. silent_since_contact: contacted (treated) at least `silent_after_days` ago and no order since:
-   the contact did not bring them back, or drove them away (the history says who);
+4. silent_since_contact: contacted (treated) at least `silent_after_days` ago, and at least their
+   usual gap between orders, and no order since: the contact did not bring them back, or drove
+   them away (the history says who);
 5. no_playbook_saves: with expected savings given, no playbook's expected saving exceeds
    `min_expected_saving` (a lost cause, a sure thing, or a customer a contact would drive away);
 6. no_actionable_reason: the model names nothing that raised this customer's risk (their risk is the
@@ -131,7 +132,10 @@ class OutreachConfig(BaseModel):
         description="Language of customers with none of their own and no texts (CHURNGUARD_LANGUAGE).",
     )
     silent_after_days: int = Field(
-        30, ge=1, description="Days after a contact with no order since before it counts as failed."
+        30,
+        ge=1,
+        description="Days after a contact with no order since before it counts as failed (or the "
+        "customer's usual gap between orders, if longer).",
     )
     min_expected_saving: float = Field(
         1.0,
@@ -249,6 +253,20 @@ def choose_playbooks(
     for index in np.flatnonzero(decided):
         codes_array[index], sentences_array[index] = strongest[index]
     return names_array, codes_array, sentences_array
+
+
+def reachable_savings(
+    savings: pd.DataFrame, allowed: Mapping[str, np.ndarray], playbooks: Playbooks
+) -> pd.DataFrame:
+    """The savings with NaN where none of the playbook's channels has the customer's consent: a
+    playbook that cannot reach a customer saves nothing, so the best one that can is chosen (a
+    customer no playbook can reach is left out under no_consented_channel)."""
+    reachable = savings.copy()
+    for name in reachable.columns:
+        channels = playbooks.action(name).channels
+        reaches = np.logical_or.reduce([allowed[channel] for channel in channels])
+        reachable.loc[~reaches, name] = np.nan
+    return reachable
 
 
 def choose_by_saving(
@@ -501,15 +519,21 @@ def select_outreach(
         playbooks,
         frame["language"].tolist(),
     )
-    frame["expected_saving"] = np.nan
-    if kept_savings is not None:
-        names, codes, sentences, frame["expected_saving"] = choose_by_saving(
-            reasons, names, codes, sentences, kept_savings, playbooks, frame["language"].tolist()
-        )
-    frame["playbook"], frame["reason_code"], frame["reason_sentence"] = names, codes, sentences
     allowed, preferred = allowed_channels(
         customers, pd.Index(frame["customer_id"]), config.channels_without_consent_info
     )
+    frame["expected_saving"] = np.nan
+    if kept_savings is not None:
+        names, codes, sentences, frame["expected_saving"] = choose_by_saving(
+            reasons,
+            names,
+            codes,
+            sentences,
+            reachable_savings(kept_savings, allowed, playbooks),
+            playbooks,
+            frame["language"].tolist(),
+        )
+    frame["playbook"], frame["reason_code"], frame["reason_sentence"] = names, codes, sentences
     frame["channel"] = choose_channels(names, allowed, preferred, playbooks)
     frame["channels"] = consented_channels(names, allowed, playbooks)
     has_channel = frame["channel"].notna().to_numpy()

@@ -75,6 +75,7 @@ def test_a_customer_a_past_campaign_contacted_without_effect_is_not_queued_again
         snapshot["days_since_last_order"],
         report.as_of,
         OutreachConfig().silent_after_days,
+        snapshot["usual_gap_days"],
     )
     assert silent, "the small shop's campaigns leave some customers who never came back"
     store = open_store(settings.queue_database_url)

@@ -93,6 +93,38 @@ def test_each_customer_gets_the_playbook_that_saves_most_and_the_queue_ranks_by_
     assert by_customer.loc["c00001", "reason_code"] == ReasonCode.LATE_DELIVERY
 
 
+def test_a_customer_the_best_playbook_cannot_reach_gets_the_best_one_that_can(
+    playbooks: Playbooks,
+) -> None:
+    scored = make_scored(2)
+    savings = pd.DataFrame(
+        {
+            "apology_status_update": [10.0, 10.0],
+            "service_recovery_call": [30.0, 30.0],  # phone or email
+            "win_back_offer": [0.0, 0.0],
+            "default": [0.0, 0.0],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c00000", "c00001"],
+            "preferred_channel": [None, None],
+            "consent_email": [False, False],
+            "consent_phone": [False, False],
+            "consent_sms": [True, False],  # c00001 can be reached through no channel at all
+        }
+    )
+    picked = select_outreach(scored, customers, DAY, playbooks, NO_CONTROL, savings=savings)
+    item = picked.items.set_index("customer_id").loc["c00000"]
+    assert (item["playbook"], item["channel"], item["expected_saving"]) == (
+        "apology_status_update",
+        "sms",
+        10.0,
+    )
+    assert list(picked.items["customer_id"]) == ["c00000"]
+    assert picked.excluded["no_consented_channel"] == 1
+
+
 def test_no_playbook_is_chosen_where_none_saves_and_the_report_counts_it(
     playbooks: Playbooks,
 ) -> None:
@@ -196,3 +228,20 @@ def test_the_store_gives_back_worked_items_and_control_as_contact_history(
 def test_expected_value_is_the_catalogue_rate_times_horizon_times_order_value() -> None:
     assert expected_value([0.05], [40.0], 90).tolist() == [0.05 * 90 * 40.0]
     assert expected_value([np.nan], [40.0], 90).tolist() == [0.0]
+
+
+def test_a_contacted_customer_is_silent_only_once_their_usual_gap_has_passed() -> None:
+    history = _history(
+        ("c00000", "2025-01-10 10:00", "treated"),  # orders every 20 days: overdue, silent
+        ("c00001", "2025-01-10 10:00", "treated"),  # orders every 120 days: not due yet
+        ("c00002", "2025-01-10 10:00", "treated"),  # a single order, no usual gap: 30 days
+    )
+    silent = silent_since_contact(
+        history,
+        pd.Series(["c00000", "c00001", "c00002"]),
+        pd.Series([70.0, 70.0, 70.0]),
+        DAY,
+        min_days=30,
+        usual_gap_days=pd.Series([20.0, 120.0, np.nan]),
+    )
+    assert silent == {"c00000", "c00002"}
