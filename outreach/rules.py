@@ -16,7 +16,8 @@ order, and each customer left out is counted under the first rule that excluded 
 6. no_actionable_reason: the model names nothing that raised this customer's risk (their risk is the
    shop's baseline), so an agent would have nothing true to say;
 7. over_capacity: ranked below the team's daily capacity (by expected saving when given, else by
-   value at risk);
+   value at risk); with expected savings, a customer whose best playbook's team is full first gets
+   their next best playbook whose team has room, if it saves more than `min_expected_saving`;
 8. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
    never queued. The split comes after the capacity cut so that the control group and the queued
    customers are drawn from the same population (the report compares like with like); a team thus
@@ -267,6 +268,39 @@ def reachable_savings(
         reaches = np.logical_or.reduce([allowed[channel] for channel in channels])
         reachable.loc[~reaches, name] = np.nan
     return reachable
+
+
+def next_best_within_capacity(
+    savings: pd.DataFrame,
+    chosen: np.ndarray,
+    team_of: Mapping[str, str],
+    capacities: Mapping[str, int],
+    min_saving: float,
+) -> dict[int, str]:
+    """Rows (positions, in priority order) whose chosen playbook's team is already full when their
+    turn comes, but whose next best playbook (saving above `min_saving`) belongs to a team with a
+    free slot: row -> that playbook. A full service-recovery team does not drop a customer an
+    apology would still save; rows with no such playbook stay as they are (over capacity)."""
+    left = dict(capacities)
+    values = savings.to_numpy(dtype="float64")
+    columns = list(savings.columns)
+    moved: dict[int, str] = {}
+    for row, name in enumerate(chosen):
+        team = team_of[name]
+        if left.get(team, 0) > 0:
+            left[team] -= 1
+            continue
+        if name not in columns:  # a precedence rule's team, not a playbook's effect
+            continue
+        for column in np.argsort(-np.nan_to_num(values[row], nan=-np.inf), kind="stable"):
+            saving = values[row, column]
+            if not saving > min_saving:
+                break
+            if left.get(team_of[columns[column]], 0) > 0:
+                left[team_of[columns[column]]] -= 1
+                moved[row] = columns[column]
+                break
+    return moved
 
 
 def choose_by_saving(
@@ -523,15 +557,12 @@ def select_outreach(
         customers, pd.Index(frame["customer_id"]), config.channels_without_consent_info
     )
     frame["expected_saving"] = np.nan
+    rule_names = names
+    reachable = None
     if kept_savings is not None:
+        reachable = reachable_savings(kept_savings, allowed, playbooks)
         names, codes, sentences, frame["expected_saving"] = choose_by_saving(
-            reasons,
-            names,
-            codes,
-            sentences,
-            reachable_savings(kept_savings, allowed, playbooks),
-            playbooks,
-            frame["language"].tolist(),
+            reasons, rule_names, codes, sentences, reachable, playbooks, frame["language"].tolist()
         )
     frame["playbook"], frame["reason_code"], frame["reason_sentence"] = names, codes, sentences
     frame["channel"] = choose_channels(names, allowed, preferred, playbooks)
@@ -558,14 +589,54 @@ def select_outreach(
     frame = frame.loc[~no_reason]
 
     action_of = {name: playbooks.action(name) for name in playbooks.action_names()}
-    frame["team"] = frame["playbook"].map({n: a.team for n, a in action_of.items()})
-    frame["action"] = frame["playbook"].map({n: a.action for n, a in action_of.items()})
+    team_of = {n: a.team for n, a in action_of.items()}
     priority = "value_at_risk" if kept_savings is None else "expected_saving"
     frame = frame.sort_values(
         [priority, "churn_probability", "customer_id"],
         ascending=[False, False, True],
         kind="mergesort",
     )
+    if reachable is not None:
+        rows = frame.index.to_numpy()
+        moved = next_best_within_capacity(
+            reachable.loc[rows],
+            frame["playbook"].to_numpy(),
+            team_of,
+            capacities,
+            config.min_expected_saving,
+        )
+        if moved:
+            at = frame.index[list(moved)]
+            only = reachable.loc[at].copy()
+            for position, name in zip(at, moved.values(), strict=True):
+                only.loc[position, only.columns != name] = np.nan
+            switched, switched_codes, switched_sentences, switched_saving = choose_by_saving(
+                [reasons[i] for i in at],
+                rule_names[at],
+                codes[at],
+                sentences[at],
+                only,
+                playbooks,
+                frame.loc[at, "language"].tolist(),
+            )
+            frame.loc[at, "playbook"] = switched
+            frame.loc[at, "reason_code"] = switched_codes
+            frame.loc[at, "reason_sentence"] = switched_sentences
+            frame.loc[at, "expected_saving"] = switched_saving
+            allowed_at = {channel: mask[at] for channel, mask in allowed.items()}
+            frame.loc[at, "channel"] = choose_channels(
+                switched, allowed_at, preferred[at], playbooks
+            )
+            frame.loc[at, "channels"] = pd.Series(
+                consented_channels(switched, allowed_at, playbooks), index=at, dtype=object
+            )
+            frame = frame.sort_values(
+                [priority, "churn_probability", "customer_id"],
+                ascending=[False, False, True],
+                kind="mergesort",
+            )
+    frame["team"] = frame["playbook"].map(team_of)
+    frame["action"] = frame["playbook"].map({n: a.action for n, a in action_of.items()})
     slot = frame.groupby("team", sort=False).cumcount().to_numpy() + 1
     within = slot <= frame["team"].map(capacities).to_numpy()
     excluded["over_capacity"] = int((~within).sum())

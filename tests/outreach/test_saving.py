@@ -125,6 +125,32 @@ def test_a_customer_the_best_playbook_cannot_reach_gets_the_best_one_that_can(
     assert picked.excluded["no_consented_channel"] == 1
 
 
+def test_a_customer_whose_best_team_is_full_gets_the_next_best_playbook_of_a_team_with_room(
+    playbooks: Playbooks,
+) -> None:
+    scored = make_scored(3)
+    scored["reasons"] = [[reason(ReasonCode.LOW_RATING)]] * 3
+    savings = pd.DataFrame(
+        {
+            "apology_status_update": [10.0, 20.0, 0.5],
+            "service_recovery_call": [30.0, 25.0, 24.0],
+            "win_back_offer": [0.0, 0.0, 0.0],
+            "default": [0.0, 0.0, 0.0],
+        }
+    )
+    config = OutreachConfig(control_fraction=0.0, team_capacity={"service-recovery": 1})
+    picked = select_outreach(scored, None, DAY, playbooks, config, savings=savings)
+    by_customer = picked.items.set_index("customer_id")
+    assert by_customer["playbook"].to_dict() == {
+        "c00000": "service_recovery_call",
+        "c00001": "apology_status_update",  # the call team is full; an apology still saves 20
+    }
+    assert by_customer.loc["c00001", ["team", "expected_saving"]].tolist() == ["customer-care", 20.0]
+    assert by_customer.loc["c00001", "channel"] == "email"
+    # nothing else saves enough for c00002: over capacity, not moved
+    assert picked.excluded["over_capacity"] == 1
+
+
 def test_no_playbook_is_chosen_where_none_saves_and_the_report_counts_it(
     playbooks: Playbooks,
 ) -> None:
