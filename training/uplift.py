@@ -57,6 +57,10 @@ class UpliftConfig:
     # unit of departure (in nats of log-likelihood over the shop's contacts): a few thousand
     # contacts move them only as far as the campaigns clearly say.
     prior_strength: float = 30.0
+    # The fitted weights replace playbooks.yaml's only if their held-out log-loss is lower by more
+    # than this many standard errors of the per-contact difference: on the bench's shops a gain of
+    # a fraction of one standard error was noise that moved most of the queue to win-back offers.
+    prior_margin_errors: float = 2.0
 
     def lgb_params(self) -> dict[str, object]:
         return {
@@ -360,8 +364,9 @@ def fit_saving_prior(
 ) -> SavingPriorFit:
     """Penalised maximum likelihood of the saving prior's weights on the earlier campaigns (churn
     of a contacted customer = churn without contact x (1 - the playbook's share), churn without
-    contact from the churn model), judged against playbooks.yaml's weights on the latest ones; the
-    weights kept are refitted on all contacts."""
+    contact from the churn model), judged against playbooks.yaml's weights on the latest ones (kept
+    only when clearly better: `UpliftConfig.prior_margin_errors`); the weights kept are refitted on
+    all contacts."""
     earlier = _contacts(fit, churn_probability[0], spec)
     latest = _contacts(held, churn_probability[1], spec)
     playbooks = list(spec.coefficients)
@@ -369,13 +374,17 @@ def fit_saving_prior(
         [[float(spec.coefficients[p].get(t, 0.0)) for t in SAVING_TERMS] for p in playbooks]
     )
     weights, scale = _fit_weights(earlier, center, config.prior_strength)
-    fitted = float(_log_loss(weights, scale, latest).mean())
-    documented = float(_log_loss(center, _fit_scale(earlier, center), latest).mean())
-    passed = fitted < documented
+    fitted_losses = _log_loss(weights, scale, latest)
+    documented_losses = _log_loss(center, _fit_scale(earlier, center), latest)
+    fitted, documented = float(fitted_losses.mean()), float(documented_losses.mean())
+    gain = documented_losses - fitted_losses
+    error = float(gain.std(ddof=1) / math.sqrt(gain.size)) if gain.size > 1 else math.inf
+    passed = documented - fitted > config.prior_margin_errors * error
     verdict = "beats" if passed else "does not beat"
     reason = (
         f"fitted saving prior: held-out log-loss {fitted:.5f} {verdict} playbooks.yaml's "
-        f"{documented:.5f}"
+        f"{documented:.5f} by more than {config.prior_margin_errors:g} standard errors "
+        f"({config.prior_margin_errors:g} x {error:.5f})"
     )
     final, _ = _fit_weights(earlier.joined(latest), center, config.prior_strength)
     coefficients = {

@@ -1,5 +1,6 @@
 """The saving prior fitted to a shop's campaigns: it moves playbooks.yaml's weights as far as the
-randomized contacts say, and only keeps them when they predict the latest campaigns better."""
+randomized contacts say, and only keeps them when they predict the latest campaigns clearly better
+(by more than two standard errors)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ def test_a_win_back_offer_that_works_far_better_than_documented_is_learned_and_k
 
 def test_campaigns_that_agree_with_the_documented_prior_leave_its_weights_where_they_are() -> None:
     result = fitted(DOCUMENTED)
+    assert not result.passed, result.reason  # a gain within the noise does not replace them
     for playbook, weights in DOCUMENTED.items():
         for term in SAVING_TERMS:
             assert abs(result.coefficients[playbook][term] - weights.get(term, 0.0)) < 0.1
