@@ -212,3 +212,34 @@ def test_the_published_snapshot_carries_each_customers_language_as_the_queue_doe
         assert result.language == item["language"]
         if result.reasons:  # the queue records the reason its playbook answers, in the same words
             assert item["reason_sentence"] in [reason.sentence for reason in result.reasons]
+
+
+def test_the_sleeping_dogs_a_past_contact_drove_away_are_not_queued_again(
+    home: Path, small_shop: Path
+) -> None:
+    """The simulator's sleeping dogs are hidden; the ones a campaign contacted and who stopped
+    ordering after it are visible in the history, and the queue leaves every one of them out."""
+    from features.contacts import read_contacts
+    from shopsim import read_truth
+
+    settings = Settings(home=home)
+    report = daily.run_daily(settings)
+    truth = read_truth(small_shop)
+    dogs = set(truth.loc[truth["response"] == "sleeping_dog", "customer_id"].astype(str))
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        history = read_contacts(con)
+        orders = con.sql("SELECT customer_id, max(ordered_at) AS last FROM orders GROUP BY 1").df()
+    finally:
+        con.close()
+    treated = history[history["group"] == "treated"]
+    contacted = pd.to_datetime(treated.groupby("customer_id")["contacted_at"].max())
+    last_order = orders.set_index("customer_id")["last"].reindex(contacted.index)
+    driven_away = set(contacted.index[(last_order < contacted).to_numpy()]) & dogs
+    scores = pd.read_parquet(report.scores_path)
+    driven_away &= set(scores["customer_id"])
+    assert driven_away, "the small shop's campaigns drove some sleeping dogs away"
+    store = open_store(settings.queue_database_url)
+    queued = set(store.items(report.as_of)["customer_id"])
+    store.close()
+    assert not queued & driven_away
