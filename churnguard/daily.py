@@ -113,10 +113,15 @@ def score_snapshot(
 
 
 def uplift_of_the_day(
-    snapshot: pd.DataFrame, probability: np.ndarray, playbooks: Playbooks, tracking_uri: str
+    snapshot: pd.DataFrame,
+    probability: np.ndarray,
+    playbooks: Playbooks,
+    tracking_uri: str,
+    horizon_days: int,
 ) -> tuple[pd.DataFrame, SavingSource]:
-    """Per playbook, the predicted drop in churn probability: from the uplift champion where it
-    models the playbook, else from the prior in playbooks.yaml; and which, and why."""
+    """Per playbook, the predicted drop in churn probability (over `horizon_days`): from the uplift
+    champion where it models the playbook, else from the prior in playbooks.yaml; and which, and
+    why."""
     from models.uplift import load_uplift
 
     try:
@@ -130,13 +135,15 @@ def uplift_of_the_day(
             else "no uplift model: no contact history with a finished horizon to learn from "
             "(import past campaigns as contacts, or let the queues run for a horizon)"
         )
-        return prior_uplift(snapshot, probability, playbooks), SavingSource(
+        return prior_uplift(snapshot, probability, playbooks, horizon_days), SavingSource(
             "prior from playbooks.yaml", why
         )
     drives = model.metadata.get("drives", "t-learner")
     if drives == "saving prior":
         fitted = model.metadata["saving_prior"]
-        uplift = prior_uplift(snapshot, probability, playbooks, fitted["coefficients"])
+        uplift = prior_uplift(
+            snapshot, probability, playbooks, horizon_days, fitted["coefficients"]
+        )
         detail = (
             f"{UPLIFT_MODEL_NAME}/{version.version}: playbooks.yaml's weights fitted to the shop's "
             f"campaigns ({fitted['reason']})"
@@ -144,7 +151,7 @@ def uplift_of_the_day(
         return uplift, SavingSource("saving prior fitted to the campaigns", detail)
     learned = model.predict_uplift(snapshot)
     modelled = [p for p in reason_playbooks(playbooks) if p in learned.columns]
-    uplift = prior_uplift(snapshot, probability, playbooks)
+    uplift = prior_uplift(snapshot, probability, playbooks, horizon_days)
     uplift[modelled] = learned[modelled].to_numpy()
     rest = [p for p in uplift.columns if p not in modelled]
     detail = f"{UPLIFT_MODEL_NAME}/{version.version} (passed its gate) for {', '.join(modelled)}"
@@ -226,7 +233,11 @@ def _run_daily(
     scores, matrix = score_snapshot(scorer, snapshot, config.horizon_days, config, probability)
     shifted = scoring_shift_warning(scorer.metadata, snapshot)
     uplift, source = uplift_of_the_day(
-        snapshot, scores["churn_probability"].to_numpy(), playbooks, settings.tracking_uri
+        snapshot,
+        scores["churn_probability"].to_numpy(),
+        playbooks,
+        settings.tracking_uri,
+        config.horizon_days,
     )
     savings = expected_savings(uplift, scores["expected_value"].to_numpy())
     best_names, scores["expected_saving"] = best_playbook(savings)

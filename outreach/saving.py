@@ -47,25 +47,31 @@ def prior_coefficients(playbooks: Playbooks) -> dict[str, dict[str, float]]:
     }
 
 
-def prior_terms(features: pd.DataFrame, playbooks: Playbooks) -> pd.DataFrame:
+def prior_terms(
+    features: pd.DataFrame, playbooks: Playbooks, churn_probability: np.ndarray, horizon_days: int
+) -> pd.DataFrame:
     """The saving terms with the fade and freshness of `playbooks.yaml`'s saving_prior."""
     prior = playbooks.saving_prior
-    return saving_terms(features, prior.fade_days, prior.fresh_days)
+    return saving_terms(
+        features, prior.fade_days, prior.fresh_days, churn_probability, horizon_days
+    )
 
 
 def prior_uplift(
     features: pd.DataFrame,
     churn_probability: np.ndarray,
     playbooks: Playbooks,
+    horizon_days: int,
     coefficients: Coefficients | None = None,
 ) -> pd.DataFrame:
-    """Per playbook: churn probability x the share of it the playbook's prior says one contact
-    removes (playbooks.yaml explains the formula), or the same terms weighted by `coefficients`
-    fitted to the shop's campaigns; rows as in `features`."""
+    """Per playbook: churn probability (over `horizon_days`) x the share of it the playbook's prior
+    says one contact removes (playbooks.yaml explains the formula), or the same terms weighted by
+    `coefficients` fitted to the shop's campaigns; rows as in `features`."""
     weights = prior_coefficients(playbooks)
     if coefficients is not None:
         weights.update({name: dict(w) for name, w in coefficients.items() if name in weights})
-    return saving_uplift(prior_terms(features, playbooks), churn_probability, weights)
+    terms = prior_terms(features, playbooks, churn_probability, horizon_days)
+    return saving_uplift(terms, churn_probability, weights)
 
 
 def expected_savings(uplift: pd.DataFrame, expected_value: np.ndarray) -> pd.DataFrame:

@@ -295,9 +295,11 @@ class _Contacts(NamedTuple):
 
 
 def _contacts(
-    frame: pd.DataFrame, churn_probability: np.ndarray, spec: SavingPriorSpec
+    frame: pd.DataFrame, churn_probability: np.ndarray, spec: SavingPriorSpec, horizon_days: int
 ) -> _Contacts:
-    terms = saving_terms(frame, spec.fade_days, spec.fresh_days)[list(SAVING_TERMS)]
+    terms = saving_terms(frame, spec.fade_days, spec.fresh_days, churn_probability, horizon_days)[
+        list(SAVING_TERMS)
+    ]
     column = {name: i for i, name in enumerate(spec.coefficients)}
     # a treated contact with a playbook the spec does not name is read as uncontacted (-1)
     index = frame["playbook"].map(column)
@@ -361,14 +363,15 @@ def fit_saving_prior(
     churn_probability: tuple[np.ndarray, np.ndarray],
     spec: SavingPriorSpec,
     config: UpliftConfig,
+    horizon_days: int,
 ) -> SavingPriorFit:
     """Penalised maximum likelihood of the saving prior's weights on the earlier campaigns (churn
     of a contacted customer = churn without contact x (1 - the playbook's share), churn without
     contact from the churn model), judged against playbooks.yaml's weights on the latest ones (kept
     only when clearly better: `UpliftConfig.prior_margin_errors`); the weights kept are refitted on
     all contacts."""
-    earlier = _contacts(fit, churn_probability[0], spec)
-    latest = _contacts(held, churn_probability[1], spec)
+    earlier = _contacts(fit, churn_probability[0], spec, horizon_days)
+    latest = _contacts(held, churn_probability[1], spec, horizon_days)
     playbooks = list(spec.coefficients)
     center = np.array(
         [[float(spec.coefficients[p].get(t, 0.0)) for t in SAVING_TERMS] for p in playbooks]
@@ -448,7 +451,9 @@ def train_uplift(
     if saving_prior is not None:
         probabilities, prior_note = _churn_without_contact(settings, (fit, held))
         if probabilities is not None:
-            prior_fit = fit_saving_prior(fit, held, probabilities, saving_prior, config)
+            prior_fit = fit_saving_prior(
+                fit, held, probabilities, saving_prior, config, horizon_days
+            )
             prior_note = prior_fit.reason
     drives = "t-learner" if gate.passed else None
     if drives is None and prior_fit is not None and prior_fit.passed:

@@ -42,7 +42,7 @@ def test_a_fresh_failed_delivery_outranks_a_customer_gone_for_150_days_at_equal_
     )
     probability = np.array([0.45, 0.99])  # the lost cause looks far riskier
     value = np.array([300.0, 300.0])
-    savings = expected_savings(prior_uplift(features, probability, playbooks), value)
+    savings = expected_savings(prior_uplift(features, probability, playbooks, 90), value)
     best = savings.max(axis=1)
     assert best[0] > 5 * best[1]
     assert savings.iloc[0].idxmax() == "apology_status_update"
@@ -56,9 +56,10 @@ def test_a_win_back_offer_goes_to_a_customer_who_just_lapsed_not_to_one_still_bu
         days_since_last_order=[20.0, 50.0],
         days_overdue_vs_usual_gap=[-10.0, 20.0],  # due in 10 days; 20 days past the usual order
         failed_deliveries_90d=[0.0, 0.0],
+        orders_per_day_365d=[1 / 30, 1 / 30],
     )
-    probability = np.array([0.4, 0.4])
-    uplift = prior_uplift(features, probability, playbooks)
+    probability = np.array([0.4, 0.6])
+    uplift = prior_uplift(features, probability, playbooks, 90)
     assert uplift.loc[0, "win_back_offer"] == 0.0  # a discount to someone who buys anyway
     assert uplift.loc[1].idxmax() == "win_back_offer"
     assert uplift.loc[1, "win_back_offer"] > uplift.loc[0].max()
@@ -145,7 +146,10 @@ def test_a_customer_whose_best_team_is_full_gets_the_next_best_playbook_of_a_tea
         "c00000": "service_recovery_call",
         "c00001": "apology_status_update",  # the call team is full; an apology still saves 20
     }
-    assert by_customer.loc["c00001", ["team", "expected_saving"]].tolist() == ["customer-care", 20.0]
+    assert by_customer.loc["c00001", ["team", "expected_saving"]].tolist() == [
+        "customer-care",
+        20.0,
+    ]
     assert by_customer.loc["c00001", "channel"] == "email"
     # nothing else saves enough for c00002: over capacity, not moved
     assert picked.excluded["over_capacity"] == 1

@@ -184,10 +184,10 @@ def test_the_saving_prior_fitted_to_the_campaigns_is_logged_and_drives_when_it_p
         con.close()
     assert len(snapshot) > 0
     probability = np.full(len(snapshot), 0.5)
-    uplift, source = uplift_of_the_day(snapshot, probability, playbooks, settings.tracking_uri)
+    uplift, source = uplift_of_the_day(snapshot, probability, playbooks, settings.tracking_uri, 90)
     if result.drives == "saving prior":
         assert source.kind == "saving prior fitted to the campaigns"
-        want = prior_uplift(snapshot, probability, playbooks, fitted["coefficients"])
+        want = prior_uplift(snapshot, probability, playbooks, 90, fitted["coefficients"])
         pd.testing.assert_frame_equal(uplift, want)
     else:
         assert source.kind == "uplift model"
