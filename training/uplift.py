@@ -297,16 +297,19 @@ class _Contacts(NamedTuple):
 def _contacts(
     frame: pd.DataFrame, churn_probability: np.ndarray, spec: SavingPriorSpec, horizon_days: int
 ) -> _Contacts:
-    terms = saving_terms(frame, spec.fade_days, spec.fresh_days, churn_probability, horizon_days)[
-        list(SAVING_TERMS)
-    ]
+    """The contacts the likelihood can read: control rows, and treated rows whose playbook the
+    spec names (a treated contact with another playbook, or none recorded, is dropped: read as
+    uncontacted it would bias the control side)."""
     column = {name: i for i, name in enumerate(spec.coefficients)}
-    # a treated contact with a playbook the spec does not name is read as uncontacted (-1)
     index = frame["playbook"].map(column)
-    treated = (frame["group"] == TREATED).to_numpy() & index.notna().to_numpy()
+    treated = (frame["group"] == TREATED).to_numpy()
+    kept = ~treated | index.notna().to_numpy()
+    frame, index, treated = frame[kept], index[kept], treated[kept]
+    probability = np.asarray(churn_probability, dtype="float64")[kept]
+    terms = saving_terms(frame, spec.fade_days, spec.fresh_days, probability, horizon_days)
     return _Contacts(
-        terms.to_numpy(dtype="float64"),
-        np.clip(np.asarray(churn_probability, dtype="float64"), 1e-4, 1 - 1e-4),
+        terms[list(SAVING_TERMS)].to_numpy(dtype="float64"),
+        np.clip(probability, 1e-4, 1 - 1e-4),
         np.where(treated, index.fillna(0).to_numpy(dtype=int), -1),
         frame["churned"].to_numpy(dtype="float64"),
     )

@@ -84,3 +84,16 @@ def test_a_few_hundred_contacts_barely_move_the_weights() -> None:
     many = fitted(truth)
     move = abs(few.coefficients["win_back_offer"]["after_lapse"] - 0.12)
     assert move < abs(many.coefficients["win_back_offer"]["after_lapse"] - 0.12)
+
+
+def test_a_treated_contact_with_a_playbook_the_prior_does_not_name_is_left_out_of_the_fit() -> None:
+    from training.uplift import _contacts
+
+    frame = campaigns(DOCUMENTED, 300, seed=1)
+    frame.loc[frame.index[:40], ["group", "playbook"]] = ["treated", "newsletter"]
+    frame.loc[frame.index[40:50], "playbook"] = None
+    contacts = _contacts(frame, frame["p0"].to_numpy(), SPEC, 90)
+    unnamed = ((frame["group"] == "treated") & ~frame["playbook"].isin(list(DOCUMENTED))).sum()
+    assert unnamed >= 40
+    assert len(contacts.churned) == len(frame) - unnamed
+    assert (contacts.playbook == -1).sum() == (frame["group"] == "control").sum()
