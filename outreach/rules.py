@@ -490,6 +490,55 @@ def _check_scored(scored: pd.DataFrame) -> None:
         )
 
 
+def _by_priority(frame: pd.DataFrame, priority: str) -> pd.DataFrame:
+    """Highest `priority` first; ties by probability, then customer id (stable across runs)."""
+    return frame.sort_values(
+        [priority, "churn_probability", "customer_id"],
+        ascending=[False, False, True],
+        kind="mergesort",
+    )
+
+
+def _switch_playbooks(
+    frame: pd.DataFrame,
+    switch: Mapping[int, str],
+    reachable: pd.DataFrame,
+    choice: tuple[list[Any], np.ndarray, np.ndarray, np.ndarray],
+    channels: tuple[dict[str, np.ndarray], np.ndarray],
+    playbooks: Playbooks,
+) -> pd.DataFrame:
+    """`frame` with the rows of `switch` (row label -> playbook) given that playbook: its saving,
+    reason and channels, as `choose_by_saving` and `choose_channels` would have picked them had it
+    been the only one. `choice`: reasons, rule names, codes and sentences per row label;
+    `channels`: allowed channels and preferred channel per row label."""
+    reasons, rule_names, codes, sentences = choice
+    allowed, preferred = channels
+    at = pd.Index(list(switch))
+    only = reachable.loc[at].copy()
+    for row, name in switch.items():
+        only.loc[row, only.columns != name] = np.nan
+    names, new_codes, new_sentences, saving = choose_by_saving(
+        [reasons[i] for i in at],
+        rule_names[at],
+        codes[at],
+        sentences[at],
+        only,
+        playbooks,
+        frame.loc[at, "language"].tolist(),
+    )
+    allowed_at = {channel: mask[at] for channel, mask in allowed.items()}
+    out = frame.copy()
+    out.loc[at, "playbook"] = names
+    out.loc[at, "reason_code"] = new_codes
+    out.loc[at, "reason_sentence"] = new_sentences
+    out.loc[at, "expected_saving"] = saving
+    out.loc[at, "channel"] = choose_channels(names, allowed_at, preferred[at], playbooks)
+    out.loc[at, "channels"] = pd.Series(
+        consented_channels(names, allowed_at, playbooks), index=at, dtype=object
+    )
+    return out
+
+
 def select_outreach(
     scored: pd.DataFrame,
     customers: pd.DataFrame | None,
@@ -591,50 +640,27 @@ def select_outreach(
     action_of = {name: playbooks.action(name) for name in playbooks.action_names()}
     team_of = {n: a.team for n, a in action_of.items()}
     priority = "value_at_risk" if kept_savings is None else "expected_saving"
-    frame = frame.sort_values(
-        [priority, "churn_probability", "customer_id"],
-        ascending=[False, False, True],
-        kind="mergesort",
-    )
+    frame = _by_priority(frame, priority)
     if reachable is not None:
-        rows = frame.index.to_numpy()
         moved = next_best_within_capacity(
-            reachable.loc[rows],
+            reachable.loc[frame.index],
             frame["playbook"].to_numpy(),
             team_of,
             capacities,
             config.min_expected_saving,
         )
         if moved:
-            at = frame.index[list(moved)]
-            only = reachable.loc[at].copy()
-            for position, name in zip(at, moved.values(), strict=True):
-                only.loc[position, only.columns != name] = np.nan
-            switched, switched_codes, switched_sentences, switched_saving = choose_by_saving(
-                [reasons[i] for i in at],
-                rule_names[at],
-                codes[at],
-                sentences[at],
-                only,
+            switched = frame.index[list(moved)]
+            choice = (reasons, rule_names, codes, sentences)
+            frame = _switch_playbooks(
+                frame,
+                dict(zip(switched, moved.values(), strict=True)),
+                reachable,
+                choice,
+                (allowed, preferred),
                 playbooks,
-                frame.loc[at, "language"].tolist(),
             )
-            frame.loc[at, "playbook"] = switched
-            frame.loc[at, "reason_code"] = switched_codes
-            frame.loc[at, "reason_sentence"] = switched_sentences
-            frame.loc[at, "expected_saving"] = switched_saving
-            allowed_at = {channel: mask[at] for channel, mask in allowed.items()}
-            frame.loc[at, "channel"] = choose_channels(
-                switched, allowed_at, preferred[at], playbooks
-            )
-            frame.loc[at, "channels"] = pd.Series(
-                consented_channels(switched, allowed_at, playbooks), index=at, dtype=object
-            )
-            frame = frame.sort_values(
-                [priority, "churn_probability", "customer_id"],
-                ascending=[False, False, True],
-                kind="mergesort",
-            )
+            frame = _by_priority(frame, priority)
     frame["team"] = frame["playbook"].map(team_of)
     frame["action"] = frame["playbook"].map({n: a.action for n, a in action_of.items()})
     slot = frame.groupby("team", sort=False).cumcount().to_numpy() + 1
