@@ -80,7 +80,6 @@ def run_weeks(scale: str, weeks: int) -> dict[str, object]:
             judged = run_loop(loop, Path(tmp))
         prefix = f"{effects}:"
         ours, risk = judged["expected_saves"], judged["value_at_risk"]
-        figures[f"{prefix} weekly contacts"] = ours["weekly_contacts"]
         figures[f"{prefix} retrained"] = ours["retrained"]
         figures[f"{prefix} priority source"] = ours["source"]
         for strategy in STRATEGIES:
@@ -93,6 +92,10 @@ def run_weeks(scale: str, weeks: int) -> dict[str, object]:
                     f"{prefix} true saves, {name}": round(got["true_saves"], 2),
                     f"{prefix} saves/100, {name}": round(got["saves_per_100_contacts"], 2),
                     f"{prefix} share of best, {name}": round(got["share_of_best"], 3),
+                    f"{prefix} weekly contacts, {name}": got["weekly_contacts"],
+                    f"{prefix} weekly share of best, {name}": [
+                        round(share, 3) for share in got["weekly_share_of_best"]
+                    ],
                     f"{prefix} revenue saved, {name}": round(got["revenue_saved"]),
                     f"{prefix} control interval, {name}": f"[{interval['interval_low']:.4f}, "
                     f"{interval['interval_high']:.4f}] vs true {interval['true_average_effect']:.4f}"

@@ -53,7 +53,7 @@ class LoopPlan:
     effects: str
     customers: int
     weeks: int
-    first_day: date = date(2025, 10, 2)  # the single-day benchmark's scoring day
+    first_day: date = date(2025, 10, 2)  # a day before the single-day benchmark's T (10-03)
     retrain_every: int = 2  # weeks
     seed: int = 1
 
@@ -253,6 +253,7 @@ def summarize(world: World, interval: dict) -> dict:
         "share_of_best": saves / best if best else math.nan,
         "revenue_saved": sum(w.judged["revenue_saved"] for w in world.weeks),
         "weekly_contacts": [w.judged["contacts"] for w in world.weeks],
+        "weekly_share_of_best": [w.judged["share_of_best"] for w in world.weeks],
         "retrained": [w.retrained for w in world.weeks],
         "interval": interval,
         "source": [w.source for w in world.weeks],
