@@ -33,7 +33,7 @@ from bench.uplift_shops import (
     loop_config,
     write_known_before,
 )
-from common.names import MODEL_NAME
+from common.names import CHAMPION_ALIAS, MODEL_NAME
 from common.settings import Settings
 from features.contacts import contacted_within
 from outreach.rules import OutreachConfig
@@ -149,28 +149,45 @@ def held_out_by_churnguard(home: Path, as_of: date) -> pd.DataFrame:
         store.close()
 
 
-def score_day(home: Path, data: Path, as_of: date, retrain: bool) -> tuple[dict, str]:
+@dataclass(frozen=True)
+class ScoredDay:
+    """What churnguard hands the shop on a scoring day."""
+
+    queue: pd.DataFrame  # the exported queue: customer_id, playbook, ...
+    scores: pd.DataFrame  # the scores export: customer_id, value_at_risk, best_playbook, ...
+    source: str  # what drove the queue's priority
+    retrained: str  # "", "promoted" or "champion kept"
+
+
+def retraining_outcome(trained: str) -> str:
+    """What `train --promote` said of the churn model; raises on an exit 2 that was not a refusal."""
+    lines = [line for line in trained.splitlines() if line.startswith(f"{MODEL_NAME} v")]
+    if any(f"is now {CHAMPION_ALIAS}" in line for line in lines):
+        return "promoted"
+    if any("not promoted" in line for line in lines):
+        return "champion kept"
+    raise RuntimeError(f"churnguard train said neither promoted nor kept:\n{trained}")
+
+
+def score_day(home: Path, data: Path, as_of: date, retrain: bool) -> ScoredDay:
     """The user's day: ingest the export, retrain if it is a retraining week, daily, export the
-    queue. Returns the queue and scores, and how the retraining went."""
+    queue."""
     cli(home, "ingest", "--no-progress", str(data))
     retrained = ""
     if retrain:
         trained = cli(
             home, "train", "--horizon-days", str(HORIZON_DAYS), "--promote", exit_codes=(0, 2)
         )
-        kept = any(
-            line.startswith(f"{MODEL_NAME} v") and "not promoted" in line
-            for line in trained.splitlines()
-        )
-        retrained = "champion kept" if kept else "promoted"
+        retrained = retraining_outcome(trained)
     daily = cli(home, "daily", "--as-of", as_of.isoformat())
     exported = home / f"queue_{as_of.isoformat()}.csv"
     cli(home, "queue", "export", "--date", as_of.isoformat(), "--out", str(exported))
-    return {
-        "queue": pd.read_csv(exported, dtype={"customer_id": str}),
-        "scores": pd.read_parquet(home / "exports" / f"scores_{as_of.isoformat()}.parquet"),
-        "source": next((line.strip() for line in daily.splitlines() if "priority:" in line), ""),
-    }, retrained
+    return ScoredDay(
+        queue=pd.read_csv(exported, dtype={"customer_id": str}),
+        scores=pd.read_parquet(home / "exports" / f"scores_{as_of.isoformat()}.parquet"),
+        source=next((line.strip() for line in daily.splitlines() if "priority:" in line), ""),
+        retrained=retrained,
+    )
 
 
 def run_week(plan: LoopPlan, world: World, week: int, folder: Path) -> None:
@@ -183,10 +200,10 @@ def run_week(plan: LoopPlan, world: World, week: int, folder: Path) -> None:
     truth = read_truth(full)
     truth = truth[truth["as_of"] == pd.Timestamp(as_of)].reset_index(drop=True)
     home = folder / "home"
-    day, retrained = score_day(
+    day = score_day(
         home, write_known_before(full, as_of, folder / "data"), as_of, plan.retrains(week)
     )
-    queue, scores = day["queue"], day["scores"]
+    queue, scores = day.queue, day.scores
     at = datetime.combine(as_of, CONTACT_HOUR)
     if world.strategy == "expected_saves":
         worked = work_the_queue(home, as_of)
@@ -219,10 +236,10 @@ def run_week(plan: LoopPlan, world: World, week: int, folder: Path) -> None:
         Week(
             as_of=as_of,
             queue_size=len(queue),
-            retrained=retrained,
+            retrained=day.retrained,
             judged=judge(contacts, truth, value),
             held_out=len(control),
-            source=day["source"],
+            source=day.source,
         )
     )
 
