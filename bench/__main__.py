@@ -1,13 +1,17 @@
-"""`python -m bench [NAME ...] [--scale small|full]`: run the benchmarks and print their figures.
+"""`python -m bench [NAME ...] [--scale small|full] [--weeks W]`: run the benchmarks and print
+their figures.
 
 Each module `bench/bench_NAME.py` defines `run(scale: str) -> dict[str, object]`; the figures are
-printed and written as JSON to `bench/results/NAME.json` (git-ignored) for the README.
+printed and written as JSON to `bench/results/NAME.json` (git-ignored) for the README. A benchmark
+whose `run` takes `weeks` (closedloop) runs over that many weekly days with `--weeks`, written to
+`bench/results/NAME_weeks_W.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import pkgutil
 import time
@@ -35,17 +39,31 @@ def main() -> None:
         default="full",
         help="full = the sizes the README quotes (1M customers); small = a quick check",
     )
+    parser.add_argument(
+        "--weeks",
+        type=int,
+        default=0,
+        help="closedloop: the closed loop over this many weekly scoring days (default one day)",
+    )
     args = parser.parse_args()
     RESULTS_DIR.mkdir(exist_ok=True)
-    for name in args.names or available():
+    names = args.names or available()
+    for name in names if args.weeks else ():
+        run = importlib.import_module(f"bench.bench_{name}").run
+        if "weeks" not in inspect.signature(run).parameters:
+            parser.error(f"--weeks: benchmark {name} runs no weekly loop")
+    for name in names:
         module = importlib.import_module(f"bench.bench_{name}")
         started = time.perf_counter()
-        figures = module.run(args.scale)
+        weekly = {"weeks": args.weeks} if args.weeks else {}
+        figures = module.run(args.scale, **weekly)
         figures["bench_wall_seconds"] = round(time.perf_counter() - started, 1)
-        print(f"\n== {name} ({args.scale})")
+        label = f"{args.scale}, {args.weeks} weeks" if args.weeks else args.scale
+        print(f"\n== {name} ({label})")
         for key, value in figures.items():
             print(f"  {key:40s} {value}")
-        (RESULTS_DIR / f"{name}.json").write_text(json.dumps(figures, indent=2, default=str))
+        stem = f"{name}_weeks_{args.weeks}" if args.weeks else name
+        (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(figures, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
 """Queues judged by the customers they save, on shops whose per-customer effect of a contact is
-known: the issue's black-box protocol (ingest, train --promote, daily, queue export) on a shop
-with past randomized campaigns, for several effect models (the simulator's own assumptions,
-varied). Per shop: true saves of the exported queue against the best possible for as many
-contacts, value at risk and random for as many contacts from the same scores, saves per 100
-contacts, revenue saved, and whether the campaigns' control group's 95% interval covers the true
-average effect.
+known, for several effect models (the simulator's own assumptions, varied).
 
-Not yet closed-loop: one scoring day per shop; the queue's own contacts do not feed back into a
-later retraining (the simulator cannot yet take contacts from outside).
+One scoring day (`python -m bench closedloop`): the issue's black-box protocol (ingest, train
+--promote, daily, queue export) on a shop with past randomized campaigns. Per shop: true saves of
+the exported queue against the best possible for as many contacts, value at risk and random for
+as many contacts from the same scores, saves per 100 contacts, revenue saved, and whether the
+campaigns' control group's 95% interval covers the true average effect.
+
+The closed loop (`python -m bench closedloop --weeks W`, `bench/closed_loop.py`): W weekly
+scoring days; each strategy (churnguard's queue, value at risk, random) contacts as many customers
+as churnguard queues, in its own world; the contacts and the held-out control go back into the
+shop (the simulator applies them) and into the next ingest and retraining (every 2 weeks). Per
+strategy over all weeks: contacts, true saves, saves per 100, share of best, revenue saved, and
+whether its control group's 95% interval covers the true average effect of its contacts.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from bench.closed_loop import STRATEGIES, LoopPlan, run_loop
 from bench.uplift_shops import control_interval, make_shop, run_protocol
 
 SCALES = {
@@ -23,7 +29,10 @@ SCALES = {
 }
 
 
-def run(scale: str) -> dict[str, object]:
+def run(scale: str, weeks: int = 0) -> dict[str, object]:
+    """One scoring day per shop, or with `weeks` the closed loop over that many weekly days."""
+    if weeks:
+        return run_weeks(scale, weeks)
     figures: dict[str, object] = {}
     plan = SCALES[scale]
     for effects in plan["models"]:
@@ -58,5 +67,45 @@ def run(scale: str) -> dict[str, object]:
                 f"{prefix} control interval covers": interval["covers"],
                 f"{prefix} priority source": judged["source"],
             }
+        )
+    return figures
+
+
+def run_weeks(scale: str, weeks: int) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    plan = SCALES[scale]
+    for effects in plan["models"]:
+        loop = LoopPlan(effects=effects, customers=plan["customers"], weeks=weeks)
+        with tempfile.TemporaryDirectory(prefix=f"closedloop_{effects}_weeks_") as tmp:
+            judged = run_loop(loop, Path(tmp))
+        prefix = f"{effects}:"
+        ours, risk = judged["expected_saves"], judged["value_at_risk"]
+        figures[f"{prefix} retrained"] = ours["retrained"]
+        figures[f"{prefix} priority source"] = ours["source"]
+        for strategy in STRATEGIES:
+            got = judged[strategy]
+            interval = got["interval"]
+            name = strategy.replace("_", " ")
+            figures.update(
+                {
+                    f"{prefix} contacts, {name}": got["contacts"],
+                    f"{prefix} true saves, {name}": round(got["true_saves"], 2),
+                    f"{prefix} saves/100, {name}": round(got["saves_per_100_contacts"], 2),
+                    f"{prefix} share of best, {name}": round(got["share_of_best"], 3),
+                    f"{prefix} weekly contacts, {name}": got["weekly_contacts"],
+                    f"{prefix} weekly share of best, {name}": [
+                        round(share, 3) for share in got["weekly_share_of_best"]
+                    ],
+                    f"{prefix} revenue saved, {name}": round(got["revenue_saved"]),
+                    f"{prefix} control interval, {name}": f"[{interval['interval_low']:.4f}, "
+                    f"{interval['interval_high']:.4f}] vs true {interval['true_average_effect']:.4f}"
+                    f" ({interval['treated']} treated, {interval['control']} control)",
+                    f"{prefix} control interval covers, {name}": interval["covers"],
+                }
+            )
+        per_contact = ours["true_saves"] / ours["contacts"] if ours["contacts"] else float("nan")
+        theirs = risk["true_saves"] / risk["contacts"] if risk["contacts"] else float("nan")
+        figures[f"{prefix} saves per contact vs value at risk"] = (
+            round(per_contact / theirs, 2) if theirs > 0 else "value at risk saves none"
         )
     return figures

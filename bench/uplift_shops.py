@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopsim import EFFECT_MODELS, ShopConfig, generate_shop, read_truth
+from shopsim import EFFECT_MODELS, OutreachContact, ShopConfig, generate_shop, read_truth
 from shopsim.config import CAMPAIGN_PLAYBOOKS
 from shopsim.writer import effect_column
 
@@ -46,28 +46,62 @@ def make_shop(
     """Simulate a shop through T + horizon with `campaigns` monthly campaigns before T, and write
     what the shop would export on T (events before it) into folder/data."""
     as_of = end + timedelta(days=1) - timedelta(days=HORIZON_DAYS)
-    probe = ShopConfig(customers=1, end=end, campaigns=campaigns, campaigns_before=as_of)
-    campaign_days = tuple(probe.start + timedelta(days=d) for d in probe.campaign_days())
     config = ShopConfig(
         customers=customers,
         seed=seed,
         end=end,
-        truth_as_of=(*campaign_days, as_of),
+        truth_as_of=(*campaign_days(end, campaigns, as_of), as_of),
         campaigns=campaigns,
         campaigns_before=as_of,
         effects=EFFECT_MODELS[effects],
     )
     full = folder / "full"
     generate_shop(config, full)
-    cutoff = datetime.combine(as_of, datetime.min.time())
-    data = folder / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    for table, frame in known_before(full, cutoff).items():
-        frame.to_parquet(data / f"{table}.parquet", index=False)
+    data = write_known_before(full, as_of, folder / "data")
     truth = read_truth(full)
     campaigns_truth = truth[truth["as_of"] < pd.Timestamp(as_of)].reset_index(drop=True)
     truth = truth[truth["as_of"] == pd.Timestamp(as_of)].reset_index(drop=True)
     return UpliftShop(data, as_of, truth, config, full, campaigns_truth)
+
+
+def campaign_days(end: date, campaigns: int, before: date) -> tuple[date, ...]:
+    """The days of the `campaigns` monthly campaigns a shop ending on `end` runs before `before`."""
+    probe = ShopConfig(customers=1, end=end, campaigns=campaigns, campaigns_before=before)
+    return tuple(probe.start + timedelta(days=d) for d in probe.campaign_days())
+
+
+def loop_config(
+    effects: str,
+    customers: int,
+    seed: int,
+    scoring_days: tuple[date, ...],
+    outreach: tuple[OutreachContact, ...] = (),
+    campaigns: int = 9,
+) -> ShopConfig:
+    """A shop for weekly scoring days: campaigns before the first, simulated until the last day's
+    truth horizon ends, with the truth at every campaign and scoring day, and the contacts the
+    shop made so far. The same for every week but its outreach, so each week's world differs from
+    the last only from the new contacts on."""
+    end = scoring_days[-1] + timedelta(days=HORIZON_DAYS - 1)
+    days = campaign_days(end, campaigns, scoring_days[0])
+    return ShopConfig(
+        customers=customers,
+        seed=seed,
+        end=end,
+        truth_as_of=(*days, *scoring_days),
+        campaigns=campaigns,
+        campaigns_before=scoring_days[0],
+        effects=EFFECT_MODELS[effects],
+        outreach=outreach,
+    )
+
+
+def write_known_before(full: Path, as_of: date, data: Path) -> Path:
+    """Write what the shop exports on `as_of` (`known_before` its midnight) into `data`."""
+    data.mkdir(parents=True, exist_ok=True)
+    for table, frame in known_before(full, datetime.combine(as_of, datetime.min.time())).items():
+        frame.to_parquet(data / f"{table}.parquet", index=False)
+    return data
 
 
 def known_before(full: Path, cutoff: datetime) -> dict[str, pd.DataFrame]:
@@ -174,8 +208,9 @@ def _environment(home: Path) -> dict[str, str]:
     return {**env, "CHURNGUARD_HOME": str(home)}
 
 
-def cli(home: Path, *args: str) -> str:
-    """One `churnguard` command as a user runs it; raises with its output if it fails."""
+def cli(home: Path, *args: str, exit_codes: tuple[int, ...] = (0,)) -> str:
+    """One `churnguard` command as a user runs it; raises with its output if it exits otherwise
+    than `exit_codes` (`train --promote` exits 2 when the champion stays)."""
     import subprocess
     import sys
 
@@ -185,7 +220,7 @@ def cli(home: Path, *args: str) -> str:
         capture_output=True,
         text=True,
     )
-    if done.returncode != 0:
+    if done.returncode not in exit_codes:
         raise RuntimeError(f"churnguard {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
 
@@ -232,8 +267,16 @@ def control_interval(shop: UpliftShop) -> dict:
     95% interval) against the true average effect of the contacts made."""
     contacts = pd.read_parquet(shop.full / "contacts.parquet")
     orders = pd.read_parquet(shop.full / "orders.parquet", columns=["customer_id", "ordered_at"])
+    return control_interval_of(contacts, shop.campaigns_truth, orders)
+
+
+def control_interval_of(contacts: pd.DataFrame, truth: pd.DataFrame, orders: pd.DataFrame) -> dict:
+    """Churn of the control rows minus churn of the treated rows of `contacts` in the horizon after
+    each contact day (from `orders`), with a 95% interval, against the true average effect of the
+    treated contacts (`truth` at each contact day)."""
+    contacts = contacts.copy()
     contacts["as_of"] = contacts["contacted_at"].dt.normalize()
-    members = contacts.merge(shop.campaigns_truth, on=["customer_id", "as_of"], how="inner")
+    members = contacts.merge(truth, on=["customer_id", "as_of"], how="inner")
     columns = {p: members.columns.get_loc(effect_column(p)) for p in CAMPAIGN_PLAYBOOKS}
     members["effect"] = members.to_numpy()[
         np.arange(len(members)), members["playbook"].map(columns).to_numpy()
@@ -253,12 +296,14 @@ def control_interval(shop: UpliftShop) -> dict:
     spread = 1.96 * float(
         np.sqrt(control["churned"].var() / len(control) + treated["churned"].var() / len(treated))
     )
-    truth = float(treated["effect"].mean())
+    truth_effect = float(treated["effect"].mean())
     return {
         "campaign_contacts": len(members),
+        "treated": len(treated),
+        "control": len(control),
         "measured_effect": float(measured),
         "interval_low": float(measured - spread),
         "interval_high": float(measured + spread),
-        "true_average_effect": truth,
-        "covers": bool(abs(measured - truth) <= spread),
+        "true_average_effect": truth_effect,
+        "covers": bool(abs(measured - truth_effect) <= spread),
     }

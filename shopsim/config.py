@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 
@@ -125,6 +125,35 @@ EFFECT_MODELS: dict[str, ContactEffects] = {
 }
 
 
+@dataclass(frozen=True)
+class OutreachContact:
+    """A contact the shop made itself, outside the simulated campaigns (an agent working a queue):
+    a treated one changes the customer as a campaign's treated contact does; a control one is
+    recorded and not made, so the control group can be measured."""
+
+    customer_id: str  # as written: C0000001 is the first customer
+    contacted_at: datetime  # naive UTC
+    playbook: str  # one of CAMPAIGN_PLAYBOOKS: the law the contact follows
+    treated: bool = True
+    contact_id: str | None = None  # the shop's own id (e.g. the queue store's); None: a K number
+
+    def __post_init__(self) -> None:
+        if self.playbook not in CAMPAIGN_PLAYBOOKS:
+            raise ValueError(
+                f"OutreachContact {self.customer_id} at {self.contacted_at}: playbook "
+                f"{self.playbook!r} is not one the simulator models {CAMPAIGN_PLAYBOOKS}"
+            )
+        if not (self.customer_id[:1] == "C" and self.customer_id[1:].isdigit()):
+            raise ValueError(
+                f"OutreachContact: customer_id {self.customer_id!r} is not a simulated id like C0000001"
+            )
+
+    @property
+    def customer(self) -> int:
+        """Index of the customer in the simulation's arrays."""
+        return int(self.customer_id[1:]) - 1
+
+
 DEFAULT_REGIONS: tuple[Region, ...] = (
     Region("capital", 0.30, 2, 0.04, 0.005),
     Region("north", 0.20, 3, 0.08, 0.010),
@@ -158,6 +187,7 @@ class ShopConfig:
     campaigns_before: date | None = None  # None: the last truth as-of day (or the end)
     campaign_share: float = 0.3  # of the customers who ordered in the last year, per campaign
     campaign_treated_share: float = 0.5  # of those, contacted; the rest are held out as control
+    outreach: tuple[OutreachContact, ...] = ()  # contacts the shop made itself, besides campaigns
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -174,6 +204,22 @@ class ShopConfig:
             )
         if self.truth_horizon_days < 1 or self.step_days < 1:
             raise ValueError("ShopConfig: truth_horizon_days and step_days must be >= 1")
+        self._check_outreach()
+
+    def _check_outreach(self) -> None:
+        first = datetime.combine(self.start, datetime.min.time())
+        last = datetime.combine(self._end_exclusive, datetime.min.time())
+        for contact in self.outreach:
+            if not (
+                0 <= contact.customer < self.customers and first <= contact.contacted_at < last
+            ):
+                raise ValueError(
+                    f"ShopConfig.outreach: {contact.customer_id} at {contact.contacted_at} must be "
+                    f"one of the {self.customers} customers, between {self.start} and {self.end}"
+                )
+        own = [c.contact_id for c in self.outreach if c.contact_id is not None]
+        if len(own) != len(set(own)):
+            raise ValueError("ShopConfig.outreach: contact_id must be unique")
 
     def campaign_days(self) -> tuple[int, ...]:
         """Days since the start of each campaign: the 1st of the `campaigns` months before
@@ -251,7 +297,7 @@ class ShopSummary:
     ratings: int  # feedback rows with stars (reviews and surveys)
     texts_without_rating: int  # tickets, chats, social posts
     truth_rows: int
-    contacts: int  # campaign rows, treated and control
+    contacts: int  # campaign and outreach rows, treated and control
     cancelled_rate: float  # of orders
     late_rate: float  # of deliveries that arrived
     failed_rate: float  # of deliveries

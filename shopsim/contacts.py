@@ -2,13 +2,15 @@
 customer's true effect of a contact (the ground truth a queue's saves are judged on).
 
 The effect model is `shopsim.config.ContactEffects`; everything here is a pure function of arrays
-except `run_campaign`, which changes the live state of the customers it contacts.
+except `apply_contacts` (and `run_campaign` and `run_outreach`, which call it), which changes the
+live state of the customers it contacts.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
 
 import numpy as np
@@ -28,13 +30,14 @@ class Response(IntEnum):
 
 @dataclass
 class ContactArrays:
-    """One row per campaign member, treated or control, in time order."""
+    """One row per campaign member or outreach contact, treated or control, in time order."""
 
     customer: np.ndarray  # int32
     day: np.ndarray  # float days since the start
     treated: np.ndarray  # bool
     playbook: np.ndarray  # int8 index into CAMPAIGN_PLAYBOOKS (control: the one they would get)
     returned: np.ndarray  # bool: a treated customer who had left came back
+    outreach: np.ndarray  # int32 index into ShopConfig.outreach, -1 for a campaign row
 
 
 def draw_responses(config: ShopConfig, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,25 +118,24 @@ def lapsed_days(day: float, last_order: np.ndarray, order_rate: np.ndarray) -> n
     return np.clip(day - last_order - 1.0 / order_rate, 0.0, None)
 
 
-def run_campaign(
+def apply_contacts(
     config: ShopConfig,
     day: float,
+    members: np.ndarray,
+    treated: np.ndarray,
+    playbook: np.ndarray,
     last_order: np.ndarray,
-    customer_traits: tuple[np.ndarray, np.ndarray],
+    order_rate: np.ndarray,
     state: tuple[np.ndarray, np.ndarray, np.ndarray],
     response: np.ndarray,
     strength: np.ndarray,
     rng: np.random.Generator,
-) -> ContactArrays:
-    """Draw a campaign among the customers who ordered in the last year, contact the treated half
-    with a random playbook and change their state in place (alive, excess, dropout_day)."""
+) -> np.ndarray:
+    """The law of a contact on `day`, for campaigns and outreach alike: change the treated members'
+    state in place (alive, excess, dropout_day); returns which treated members who had left came
+    back."""
     alive, excess, dropout_day = state
-    signup_day, order_rate = customer_traits
     effects = config.effects
-    active = np.flatnonzero((last_order >= day - 365) & (signup_day < day))
-    members = active[rng.random(active.size) < config.campaign_share].astype(np.int32)
-    treated = rng.random(members.size) < config.campaign_treated_share
-    playbook = rng.integers(0, len(CAMPAIGN_PLAYBOOKS), members.size).astype(np.int8)
     returned = np.zeros(members.size, dtype=bool)
     relief = np.array(effects.relief)[playbook]
     win_back = np.array(effects.win_back)[playbook]
@@ -150,12 +152,97 @@ def run_campaign(
     dropout_day[members[back]] = np.inf
     excess[members[back]] = 0.0
     returned[back] = True
+    return returned
+
+
+def run_campaign(
+    config: ShopConfig,
+    day: float,
+    last_order: np.ndarray,
+    customer_traits: tuple[np.ndarray, np.ndarray],
+    state: tuple[np.ndarray, np.ndarray, np.ndarray],
+    response: np.ndarray,
+    strength: np.ndarray,
+    rng: np.random.Generator,
+) -> ContactArrays:
+    """Draw a campaign among the customers who ordered in the last year, contact the treated half
+    with a random playbook and change their state in place (alive, excess, dropout_day)."""
+    signup_day, order_rate = customer_traits
+    active = np.flatnonzero((last_order >= day - 365) & (signup_day < day))
+    members = active[rng.random(active.size) < config.campaign_share].astype(np.int32)
+    treated = rng.random(members.size) < config.campaign_treated_share
+    playbook = rng.integers(0, len(CAMPAIGN_PLAYBOOKS), members.size).astype(np.int8)
+    returned = apply_contacts(
+        config,
+        day,
+        members,
+        treated,
+        playbook,
+        last_order,
+        order_rate,
+        state,
+        response,
+        strength,
+        rng,
+    )
     return ContactArrays(
         customer=members,
         day=np.full(members.size, day + HOUR_OF_CONTACT),
         treated=treated,
         playbook=playbook,
         returned=returned,
+        outreach=np.full(members.size, -1, dtype=np.int32),
+    )
+
+
+def outreach_by_day(config: ShopConfig) -> dict[int, np.ndarray]:
+    """The shop's own contacts (indices into config.outreach) by the day since the start they fall
+    on, each day's in time order."""
+    start = datetime.combine(config.start, datetime.min.time())
+    days: dict[int, list[int]] = {}
+    order = sorted(range(len(config.outreach)), key=lambda i: config.outreach[i].contacted_at)
+    for i in order:
+        days.setdefault((config.outreach[i].contacted_at - start).days, []).append(i)
+    return {day: np.array(rows, dtype=np.int32) for day, rows in days.items()}
+
+
+def run_outreach(
+    config: ShopConfig,
+    day: int,
+    rows: np.ndarray,
+    last_order: np.ndarray,
+    order_rate: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray, np.ndarray],
+    response: np.ndarray,
+    strength: np.ndarray,
+    rng: np.random.Generator,
+) -> ContactArrays:
+    """Make the shop's own contacts of one day (`rows` of config.outreach) with a campaign's law."""
+    start = datetime.combine(config.start, datetime.min.time())
+    chosen = [config.outreach[i] for i in rows]
+    members = np.array([c.customer for c in chosen], dtype=np.int32)
+    treated = np.array([c.treated for c in chosen], dtype=bool)
+    playbook = np.array([CAMPAIGN_PLAYBOOKS.index(c.playbook) for c in chosen], dtype=np.int8)
+    returned = apply_contacts(
+        config,
+        float(day),
+        members,
+        treated,
+        playbook,
+        last_order,
+        order_rate,
+        state,
+        response,
+        strength,
+        rng,
+    )
+    return ContactArrays(
+        customer=members,
+        day=np.array([(c.contacted_at - start).total_seconds() / 86_400 for c in chosen]),
+        treated=treated,
+        playbook=playbook,
+        returned=returned,
+        outreach=rows.astype(np.int32),
     )
 
 
@@ -166,4 +253,5 @@ def no_contacts() -> ContactArrays:
         treated=np.zeros(0, dtype=bool),
         playbook=np.zeros(0, dtype=np.int8),
         returned=np.zeros(0, dtype=bool),
+        outreach=np.zeros(0, dtype=np.int32),
     )

@@ -23,7 +23,9 @@ from shopsim.contacts import (
     ContactArrays,
     draw_responses,
     no_contacts,
+    outreach_by_day,
     run_campaign,
+    run_outreach,
     true_effects,
 )
 from shopsim.texts import TextBucket
@@ -208,12 +210,14 @@ def draw_customers(config: ShopConfig, rng: np.random.Generator) -> CustomerArra
 
 def step_edges(config: ShopConfig) -> np.ndarray:
     """Step boundaries in days: every `step_days`, plus each truth as-of day and horizon end, so the
-    truth windows are whole steps."""
+    truth windows are whole steps, and each day of a campaign or of the shop's own outreach, so
+    contacts act at the start of a step as the truth at that day assumes."""
     edges = set(range(0, config.period_days, config.step_days)) | {config.period_days}
     for as_of in config.resolved_truth_as_of():
         day = (as_of - config.start).days
         edges |= {day, day + config.truth_horizon_days}
     edges |= set(config.campaign_days())
+    edges |= set(outreach_by_day(config))
     return np.array(sorted(edges), dtype=np.float64)
 
 
@@ -333,6 +337,11 @@ def simulate(config: ShopConfig) -> Simulation:
     response, strength = draw_responses(config, n)
     campaign_rng = np.random.default_rng([config.seed, 3])
     campaign_steps = {int(np.searchsorted(edges, d)): d for d in config.campaign_days()}
+    # Its own generator: the shop's outreach never shifts the campaigns' draws.
+    outreach_rng = np.random.default_rng([config.seed, 4])
+    outreach_steps = {
+        int(np.searchsorted(edges, d)): (d, rows) for d, rows in outreach_by_day(config).items()
+    }
     contact_chunks: list[ContactArrays] = []
     as_of_steps = {
         int(np.searchsorted(edges, (d - config.start).days)): (d - config.start).days
@@ -408,6 +417,19 @@ def simulate(config: ShopConfig) -> Simulation:
                     campaign_rng,
                 )
             )
+        if step in outreach_steps:
+            contact_chunks.append(
+                run_outreach(
+                    config,
+                    *outreach_steps[step],
+                    last_order,
+                    customers.order_rate,
+                    (alive, excess, dropout_day),
+                    response,
+                    strength,
+                    outreach_rng,
+                )
+            )
 
         season = seasonality(config, (t0 + t1) / 2)
         for tracker in trackers:
@@ -441,7 +463,9 @@ def simulate(config: ShopConfig) -> Simulation:
         feedback=_sort_feedback(_concat(FeedbackArrays, feedback_chunks), period),
         truth=_concat(TruthArrays, truth_chunks or [_no_truth()]),
         dropout_day=dropout_day,
-        contacts=_concat(ContactArrays, contact_chunks) if contact_chunks else no_contacts(),
+        contacts=_in_time_order(_concat(ContactArrays, contact_chunks))
+        if contact_chunks
+        else no_contacts(),
     )
 
 
@@ -750,6 +774,14 @@ def _concat(kind: type[T], chunks: list[T]) -> T:
     if not chunks:
         raise ValueError(f"no {kind.__name__} chunks to concatenate")
     return kind(**{name: np.concatenate([getattr(c, name) for c in chunks]) for name in fields})
+
+
+def _in_time_order(contacts: ContactArrays) -> ContactArrays:
+    """Campaign and outreach rows of the same step, by the moment they were made."""
+    order = np.argsort(contacts.day, kind="stable")
+    return ContactArrays(
+        **{name: getattr(contacts, name)[order] for name in ContactArrays.__dataclass_fields__}
+    )
 
 
 def _sort_feedback(feedback: FeedbackArrays, period: float) -> FeedbackArrays:

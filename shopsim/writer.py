@@ -83,6 +83,22 @@ def _categories(
     )
 
 
+def contact_ids(config: ShopConfig, outreach: np.ndarray) -> pa.Array:
+    """K numbers by row, except the shop's own contacts that carry their own id (the queue store's,
+    so a shop exporting its contacts and churnguard's store name one contact once)."""
+    numbered = ids("K", np.arange(1, outreach.size + 1), 7)
+    own = [config.outreach[i].contact_id if i >= 0 else None for i in outreach]
+    if all(contact_id is None for contact_id in own):
+        return numbered
+    return pa.array(
+        [
+            k if contact_id is None else contact_id
+            for k, contact_id in zip(numbered.to_pylist(), own, strict=True)
+        ],
+        type=pa.string(),
+    )
+
+
 UNSTATED_LANGUAGE_SHARE = 0.2  # customers whose language the shop never recorded
 
 
@@ -166,7 +182,7 @@ def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.
         CONTACTS,
         pa.table(
             {
-                "contact_id": ids("K", np.arange(1, contacts.customer.size + 1), 7),
+                "contact_id": contact_ids(config, contacts.outreach),
                 "customer_id": customer_ids.take(pa.array(contacts.customer)),
                 "contacted_at": timestamps(config, contacts.day),
                 "group": _categories(CONTACT_GROUPS, (~contacts.treated).astype(np.int8)),
@@ -203,7 +219,7 @@ def build_tables(config: ShopConfig, sim: Simulation) -> Iterator[tuple[str, pa.
 
 def write_shop(config: ShopConfig, sim: Simulation, out_dir: Path) -> dict[str, Path]:
     """Write the contract tables and the truth; return the file of each (truth under "truth").
-    Contacts are written only when the shop ran campaigns: the table is optional."""
+    Contacts are written only when the shop ran campaigns or made contacts: the table is optional."""
     out_dir = Path(out_dir)
     (out_dir / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
