@@ -138,7 +138,10 @@ def effect_matrix(truth: pd.DataFrame) -> pd.DataFrame:
 
 def judge(queue: pd.DataFrame, truth: pd.DataFrame, value: pd.Series | None = None) -> dict:
     """True saves of the queue's (customer_id, playbook) contacts and the best possible for as many
-    contacts (each customer at their best playbook); with `value` (per customer_id) also revenue."""
+    contacts (each customer at their best playbook); with `value` (per customer_id) also revenue.
+    `share_of_best_customers` judges whom the queue picked alone: its customers' saves at their
+    own best playbook, against the same best possible (the measure when a shop's effect of a
+    contact does not depend on how it is made)."""
     effects = effect_matrix(truth)
     known = queue[queue["customer_id"].isin(effects.index)]
     saves = effects.to_numpy()[
@@ -158,10 +161,14 @@ def judge(queue: pd.DataFrame, truth: pd.DataFrame, value: pd.Series | None = No
             .sum()
         ),
     }
+    picked_best = float(effects.max(axis=1).reindex(known["customer_id"]).sum())
     out["share_of_best"] = (
         out["true_saves"] / out["best_possible_saves"]
         if out["best_possible_saves"]
         else float("nan")
+    )
+    out["share_of_best_customers"] = (
+        picked_best / out["best_possible_saves"] if out["best_possible_saves"] else float("nan")
     )
     if value is not None:
         out["revenue_saved"] = float(
