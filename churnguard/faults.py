@@ -12,6 +12,8 @@ from common.settings import Settings
 
 _NO_SPACE = ("no space left on device", "disk is full", "database or disk is full")
 _LOCKED = ("database is locked", "database table is locked")
+# The queue store's tables all start so (outreach/tables.py); SQLAlchemy quotes the statement.
+_QUEUE_TABLE = "outreach_"
 
 
 def _chain(error: BaseException) -> list[BaseException]:
@@ -40,6 +42,12 @@ def operator_fault(error: BaseException, settings: Settings, job: str) -> str | 
                 "they were): free some space and run it again"
             )
         if any(words in text for words in _LOCKED):
+            if _QUEUE_TABLE in text:
+                return (
+                    f"{job} stopped: the queue database {settings.queue_database_url} is locked by "
+                    "another process (another daily, or agents' queue commands writing to it); "
+                    "wait for it to finish and run again"
+                )
             return (
                 f"{job} stopped: the MLflow store {settings.tracking_uri} is locked by another "
                 "process (another train, promote or an MLflow UI writing to it); wait for it to "

@@ -242,8 +242,9 @@ class OutreachStore:
         queue_date: date | None = None,
         now: datetime | None = None,
     ) -> list[QueueItem]:
-        """Atomically claim the next `n` queued items of `team` (of `queue_date`, or of every open
-        date, oldest date first), in priority order. Concurrent claimers never get the same item."""
+        """Atomically claim the next `n` queued items of `team` (of `queue_date` and the days before
+        it still queued, as its work list shows them; or of every open date), oldest date first,
+        then in priority order. Concurrent claimers never get the same item."""
         if n < 1:
             raise OutreachError(f"claim: n must be at least 1, got {n}")
         if not agent:
@@ -254,8 +255,8 @@ class OutreachStore:
             queue_items.c.state == ItemState.QUEUED.value,
             queue_items.c.queue_date <= max(now.date(), queue_date or now.date()),
         )
-        if queue_date is not None:
-            candidates = candidates.where(queue_items.c.queue_date == queue_date)
+        if queue_date is not None:  # earlier days' items are overdue: they come first
+            candidates = candidates.where(queue_items.c.queue_date <= queue_date)
         candidates = (
             candidates.order_by(
                 queue_items.c.queue_date, queue_items.c.priority_rank, queue_items.c.id

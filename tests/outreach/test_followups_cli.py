@@ -54,11 +54,13 @@ def _daily(day: date) -> None:
 @pytest.fixture()
 def claimed(churnguard_home: Path) -> dict[str, int]:
     """Yesterday's queue (overdue by now) and tomorrow's, each with a Japanese and an English
-    customer consenting to email and SMS; tomorrow's claimed by ann through the CLI."""
+    customer consenting to email and SMS; all claimed by ann through the CLI."""
     build_bilingual_queue()
     out = _ok("queue", "claim", "--team", TEAM, "--n", "4", "--agent", "ann")
     items = pd.read_csv(io.StringIO(out))
-    assert set(items["customer_id"]) == {"new-ja", "new-en"}  # the latest built date
+    # the latest built date, with yesterday's items still queued (overdue) first
+    assert list(items["customer_id"])[:2] == ["old-ja", "old-en"]
+    assert set(items["customer_id"]) == {"old-ja", "old-en", "new-ja", "new-en"}
     return dict(zip(items["customer_id"], items["id"].astype(int), strict=True))
 
 

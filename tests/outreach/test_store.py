@@ -284,3 +284,20 @@ def test_items_queued_before_drafts_say_what_they_are_after_the_upgrade(store_ur
         assert retry.message_body and "latest order 4 days behind" in retry.message_body
     finally:
         store.close()
+
+
+def test_claiming_from_a_day_takes_the_earlier_days_items_still_queued_first(
+    store: OutreachStore,
+) -> None:
+    build_daily_queues(store, make_scored(40), None, DAY, config=NO_CONTROL)
+    next_day = DAY + timedelta(days=1)
+    build_daily_queues(store, make_scored(40, prefix="d"), None, next_day, config=NO_CONTROL)
+    earlier = store.items(DAY)
+    team = earlier["team"].iloc[0]
+    waiting = len(earlier[earlier["team"] == team])
+    at = datetime.combine(next_day, datetime.min.time()) + timedelta(hours=9)
+    claimed = store.claim(team, waiting + 1, "ann", queue_date=next_day, now=at)
+    # the work list of next_day shows the earlier day's open items first; a claim takes them first
+    assert [item.queue_date for item in claimed] == [DAY] * waiting + [next_day]
+    listed = [item.id for item in store.work_list(team, next_day, now=at)][: waiting + 1]
+    assert sorted(listed) == sorted(item.id for item in claimed)
