@@ -12,8 +12,9 @@ from common.settings import Settings
 
 _NO_SPACE = ("no space left on device", "disk is full", "database or disk is full")
 _LOCKED = ("database is locked", "database table is locked")
-# The queue store's tables all start so (outreach/tables.py); SQLAlchemy quotes the statement.
-_QUEUE_TABLE = "outreach_"
+# What SQLAlchemy quotes of a statement on the queue store: its tables (outreach/tables.py) or the
+# BEGIN IMMEDIATE every write of it opens with on SQLite (outreach/store.py); MLflow emits neither.
+_QUEUE_STATEMENTS = ("outreach_", "begin immediate")
 
 
 def _chain(error: BaseException) -> list[BaseException]:
@@ -42,7 +43,7 @@ def operator_fault(error: BaseException, settings: Settings, job: str) -> str | 
                 "they were): free some space and run it again"
             )
         if any(words in text for words in _LOCKED):
-            if _QUEUE_TABLE in text:
+            if any(marker in text for marker in _QUEUE_STATEMENTS):
                 return (
                     f"{job} stopped: the queue database {settings.queue_database_url} is locked by "
                     "another process (another daily, or agents' queue commands writing to it); "

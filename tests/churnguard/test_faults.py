@@ -170,24 +170,34 @@ def test_a_truncated_model_is_refused_by_promote_and_daily_with_one_line(
 def test_a_locked_queue_database_is_named_as_such_not_as_the_mlflow_store(tmp_path: Path) -> None:
     import sqlite3
 
-    from sqlalchemy import create_engine, insert
+    from sqlalchemy import create_engine, event, insert
     from sqlalchemy.exc import OperationalError
 
     from churnguard.faults import operator_fault
 
     settings = Settings(home=tmp_path / "home")
     settings.ensure_home()
-    open_store(settings.queue_database_url).close()  # the real schema, migrated
+    store = open_store(settings.queue_database_url)  # the real schema, migrated
+    # wait 0.1 s for the lock instead of the store's 30 s
+    event.listen(store.engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA busy_timeout=100"))
+    store.engine.dispose()
     holder = sqlite3.connect(settings.home_dir / "outreach.db")
     holder.execute("BEGIN EXCLUSIVE")  # another process writing the queues
     engine = create_engine(settings.queue_database_url, connect_args={"timeout": 0.1})
+    failures = []
     try:
         with pytest.raises(OperationalError) as raised, engine.begin() as connection:
             connection.execute(insert(runs).values(queue_date=pd.Timestamp("2025-01-01").date()))
+        failures.append(raised.value)
+        with pytest.raises(OperationalError) as raised:  # the store's own write path
+            store.claim("customer-care", 1, "ann")
+        failures.append(raised.value)
     finally:
         holder.rollback()
         holder.close()
         engine.dispose()
-    told = operator_fault(raised.value, settings, "daily")
-    assert told is not None and told.startswith("daily stopped: the queue database")
-    assert settings.queue_database_url in told and "MLflow" not in told
+        store.close()
+    for failure in failures:
+        told = operator_fault(failure, settings, "daily")
+        assert told is not None and told.startswith("daily stopped: the queue database")
+        assert settings.queue_database_url in told and "MLflow" not in told
