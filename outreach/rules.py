@@ -16,8 +16,9 @@ order, and each customer left out is counted under the first rule that excluded 
 6. no_actionable_reason: the model names nothing that raised this customer's risk (their risk is the
    shop's baseline), so an agent would have nothing true to say;
 7. over_capacity: ranked below the team's daily capacity (by expected saving when given, else by
-   value at risk); with expected savings, a customer whose best playbook's team is full first gets
-   their next best playbook whose team has room, if it saves more than `min_expected_saving`;
+   value at risk); with expected savings, a customer whose playbook's team is full (a precedence
+   rule's team included) first gets their next best playbook whose team has room, if it saves more
+   than `min_expected_saving`;
 8. control_group: a stable random `control_fraction` of the customers within capacity, recorded and
    never queued. The split comes after the capacity cut so that the control group and the queued
    customers are drawn from the same population (the report compares like with like); a team thus
@@ -270,27 +271,28 @@ def reachable_savings(
     return reachable
 
 
-def next_best_within_capacity(
+def assign_within_capacity(
     savings: pd.DataFrame,
     chosen: np.ndarray,
     team_of: Mapping[str, str],
     capacities: Mapping[str, int],
     min_saving: float,
-) -> dict[int, str]:
-    """Rows (positions, in priority order) whose chosen playbook's team is already full when their
-    turn comes, but whose next best playbook (saving above `min_saving`) belongs to a team with a
-    free slot: row -> that playbook. A full service-recovery team does not drop a customer an
-    apology would still save; rows with no such playbook stay as they are (over capacity)."""
+) -> tuple[dict[int, str], np.ndarray]:
+    """Fill each team's daily slots in priority order (rows in that order): a row whose chosen
+    playbook's team (a precedence rule's included) is already full takes its next best playbook
+    (saving above `min_saving`) whose team has a free slot. Returns the moved rows (position ->
+    playbook) and, per row, whether it got a slot. A full service-recovery team does not drop a
+    customer an apology would still save."""
     left = dict(capacities)
     values = savings.to_numpy(dtype="float64")
     columns = list(savings.columns)
     moved: dict[int, str] = {}
+    within = np.zeros(len(chosen), dtype=bool)
     for row, name in enumerate(chosen):
         team = team_of[name]
         if left.get(team, 0) > 0:
             left[team] -= 1
-            continue
-        if name not in columns:  # a precedence rule's team, not a playbook's effect
+            within[row] = True
             continue
         for column in np.argsort(-np.nan_to_num(values[row], nan=-np.inf), kind="stable"):
             saving = values[row, column]
@@ -299,8 +301,9 @@ def next_best_within_capacity(
             if left.get(team_of[columns[column]], 0) > 0:
                 left[team_of[columns[column]]] -= 1
                 moved[row] = columns[column]
+                within[row] = True
                 break
-    return moved
+    return moved, within
 
 
 def choose_by_saving(
@@ -503,15 +506,16 @@ def _switch_playbooks(
     frame: pd.DataFrame,
     switch: Mapping[int, str],
     reachable: pd.DataFrame,
-    choice: tuple[list[Any], np.ndarray, np.ndarray, np.ndarray],
+    choice: tuple[list[Any], np.ndarray, np.ndarray],
     channels: tuple[dict[str, np.ndarray], np.ndarray],
     playbooks: Playbooks,
 ) -> pd.DataFrame:
     """`frame` with the rows of `switch` (row label -> playbook) given that playbook: its saving,
     reason and channels, as `choose_by_saving` and `choose_channels` would have picked them had it
-    been the only one. `choice`: reasons, rule names, codes and sentences per row label;
-    `channels`: allowed channels and preferred channel per row label."""
-    reasons, rule_names, codes, sentences = choice
+    been the only one (a precedence rule's customer whose team is full included). `choice`:
+    reasons, codes and sentences per row label; `channels`: allowed channels and preferred channel
+    per row label."""
+    reasons, codes, sentences = choice
     allowed, preferred = channels
     at = pd.Index(list(switch))
     only = reachable.loc[at].copy()
@@ -519,7 +523,7 @@ def _switch_playbooks(
         only.loc[row, only.columns != name] = np.nan
     names, new_codes, new_sentences, saving = choose_by_saving(
         [reasons[i] for i in at],
-        rule_names[at],
+        np.array(list(switch.values()), dtype=object),  # no precedence rule holds them now
         codes[at],
         sentences[at],
         only,
@@ -606,12 +610,11 @@ def select_outreach(
         customers, pd.Index(frame["customer_id"]), config.channels_without_consent_info
     )
     frame["expected_saving"] = np.nan
-    rule_names = names
     reachable = None
     if kept_savings is not None:
         reachable = reachable_savings(kept_savings, allowed, playbooks)
         names, codes, sentences, frame["expected_saving"] = choose_by_saving(
-            reasons, rule_names, codes, sentences, reachable, playbooks, frame["language"].tolist()
+            reasons, names, codes, sentences, reachable, playbooks, frame["language"].tolist()
         )
     frame["playbook"], frame["reason_code"], frame["reason_sentence"] = names, codes, sentences
     frame["channel"] = choose_channels(names, allowed, preferred, playbooks)
@@ -641,8 +644,12 @@ def select_outreach(
     team_of = {n: a.team for n, a in action_of.items()}
     priority = "value_at_risk" if kept_savings is None else "expected_saving"
     frame = _by_priority(frame, priority)
-    if reachable is not None:
-        moved = next_best_within_capacity(
+    if reachable is None:
+        teams = frame["playbook"].map(team_of)
+        slot = teams.groupby(teams, sort=False).cumcount().to_numpy() + 1
+        within = slot <= teams.map(capacities).to_numpy()
+    else:
+        moved, within = assign_within_capacity(
             reachable.loc[frame.index],
             frame["playbook"].to_numpy(),
             team_of,
@@ -651,22 +658,18 @@ def select_outreach(
         )
         if moved:
             switched = frame.index[list(moved)]
-            choice = (reasons, rule_names, codes, sentences)
             frame = _switch_playbooks(
                 frame,
                 dict(zip(switched, moved.values(), strict=True)),
                 reachable,
-                choice,
+                (reasons, codes, sentences),
                 (allowed, preferred),
                 playbooks,
             )
-            frame = _by_priority(frame, priority)
+    excluded["over_capacity"] = int((~within).sum())
+    frame = _by_priority(frame.loc[within], priority)  # a moved row ranks by its new saving
     frame["team"] = frame["playbook"].map(team_of)
     frame["action"] = frame["playbook"].map({n: a.action for n, a in action_of.items()})
-    slot = frame.groupby("team", sort=False).cumcount().to_numpy() + 1
-    within = slot <= frame["team"].map(capacities).to_numpy()
-    excluded["over_capacity"] = int((~within).sum())
-    frame = frame.loc[within]
 
     held_out = in_control_group(
         frame["customer_id"], period, config.control_seed, config.control_fraction

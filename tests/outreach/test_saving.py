@@ -155,6 +155,38 @@ def test_a_customer_whose_best_team_is_full_gets_the_next_best_playbook_of_a_tea
     assert picked.excluded["over_capacity"] == 1
 
 
+def test_a_moved_customer_keeps_the_slot_it_was_given_and_a_full_account_team_falls_back(
+    playbooks: Playbooks,
+) -> None:
+    scored = make_scored(5)
+    scored.loc[4, ["tenure_days", "avg_order_value", "orders_365d"]] = [800, 500.0, 12]  # loyal
+    nan = np.nan
+    savings = pd.DataFrame(
+        {  # X, Y, Z, W and a loyal customer whose account manager is busy
+            "apology_status_update": [100.0, 90.0, nan, nan, 400.0],
+            "service_recovery_call": [30.0, 80.0, 85.0, nan, 10.0],
+            "win_back_offer": [50.0, 60.0, nan, nan, 0.0],
+            "default": [nan, nan, nan, nan, 0.0],
+        }
+    )
+    config = OutreachConfig(
+        control_fraction=0.0,
+        team_capacity={"customer-care": 2, "service-recovery": 1, "account-management": 0},
+    )
+    picked = select_outreach(scored, None, DAY, playbooks, config, savings=savings)
+    by_customer = picked.items.set_index("customer_id")["playbook"].to_dict()
+    # the loyal customer's account team has no slot: an apology (customer care) still saves 400;
+    # then X takes the last apology slot, Y the call, and Z, whose call team is full, nothing else;
+    # a row moved keeps its slot: Y is not pushed out by Z ranking above its new saving
+    assert by_customer == {
+        "c00004": "apology_status_update",
+        "c00000": "apology_status_update",
+        "c00001": "service_recovery_call",
+    }
+    assert picked.excluded["over_capacity"] == 1  # Z
+    assert picked.excluded["no_playbook_saves"] == 1  # W
+
+
 def test_no_playbook_is_chosen_where_none_saves_and_the_report_counts_it(
     playbooks: Playbooks,
 ) -> None:
