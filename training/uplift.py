@@ -395,9 +395,10 @@ def fit_saving_prior(
     fitted, documented = float(fitted_losses.mean()), float(documented_losses.mean())
     gain = documented_losses - fitted_losses
     error = float(gain.std(ddof=1) / math.sqrt(gain.size)) if gain.size > 1 else math.inf
-    passed = documented - fitted > config.prior_margin_errors * error
+    margin = config.prior_margin_errors * error if config.prior_margin_errors else 0.0
+    passed = documented - fitted > margin
     verdict = "beats" if passed else "does not beat"
-    margin = (
+    told_margin = (
         f" by more than {config.prior_margin_errors:g} standard errors "
         f"({config.prior_margin_errors:g} x {error:.5f})"
         if config.prior_margin_errors
@@ -405,7 +406,7 @@ def fit_saving_prior(
     )
     reason = (
         f"fitted saving prior: held-out log-loss {fitted:.5f} {verdict} playbooks.yaml's "
-        f"{documented:.5f}{margin}"
+        f"{documented:.5f}{told_margin}"
     )
     final, _ = _fit_weights(earlier.joined(latest), center, config.prior_strength, fitted_terms)
     coefficients = {
