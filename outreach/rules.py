@@ -644,6 +644,7 @@ def select_outreach(
     team_of = {n: a.team for n, a in action_of.items()}
     priority = "value_at_risk" if kept_savings is None else "expected_saving"
     frame = _by_priority(frame, priority)
+    moved: dict[int, str] = {}
     if reachable is None:
         teams = frame["playbook"].map(team_of)
         slot = teams.groupby(teams, sort=False).cumcount().to_numpy() + 1
@@ -667,7 +668,9 @@ def select_outreach(
                 playbooks,
             )
     excluded["over_capacity"] = int((~within).sum())
-    frame = _by_priority(frame.loc[within], priority)  # a moved row ranks by its new saving
+    frame = frame.loc[within]
+    if moved:  # a moved row ranks by its new saving
+        frame = _by_priority(frame, priority)
     frame["team"] = frame["playbook"].map(team_of)
     frame["action"] = frame["playbook"].map({n: a.action for n, a in action_of.items()})
 
